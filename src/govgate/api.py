@@ -1,0 +1,157 @@
+"""The library: one function per command, each returning a value.
+
+The CLI and the web page only parse, call these and render what they return.
+Nothing here prints or exits; failures raise GovgateError subclasses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import audit as audit_mod
+from . import demo as demo_mod
+from . import gate as gate_mod
+from . import proposal as prop
+from . import schema as s
+from . import setup
+from .config import DEFAULT_DEMO_PATH, Settings, mask_url
+from .db import Mode, connect, make_engine, transaction
+from .errors import BadInput
+from .gap import GapReport, gap_report
+from .plan import load_plan, parse_plan
+from .state import read_state
+
+
+@contextmanager
+def _session(settings: Settings, mode: Mode = Mode.WRITE, *, agent: bool = False,
+             lock: bool = False) -> Iterator[Connection]:
+    """One transaction on a fresh engine that is disposed afterwards.
+
+    READ sessions use a read-only connection (PostgreSQL read-only transactions,
+    SQLite mode=ro), so a read command cannot write even by mistake.
+    """
+    engine = make_engine(settings.agent_url if agent else settings.db_url, read_only=mode is Mode.READ)
+    try:
+        with transaction(engine, mode, lock=lock) as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+# -- demo / init ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    url: str
+    governed: int
+    protected: int
+    sample_rows: int
+    proposal: prop.Proposal
+
+
+def demo(settings: Settings, path: str | None = None, *, actor: str, rows_per_table: int = 5) -> DemoResult:
+    """Build the One-Roof replica at PATH (SQLite) or at the configured database.
+
+    An existing SQLite demo file is rebuilt; any other existing file, or a
+    PostgreSQL database that already holds tables, is refused (BadInput).
+    """
+    url = f"sqlite:///{path}" if path else settings.db_url
+    if rows_per_table < 1:
+        raise BadInput("--rows must be at least 1")
+    engine = make_engine(url, create=True)
+    if engine.dialect.name == "sqlite":
+        _clear_sqlite_demo(engine, engine.url.database)
+    else:
+        _require_empty(engine, url)
+    try:
+        with transaction(engine) as conn:
+            content = demo_mod.build_content(conn, rows_per_table)
+            setup.create_missing(conn, actor)
+            conn.execute(s.settings.insert().values(key="demo", value="oneroof"))
+            demo_mod.seed_governance(conn)
+            demo_mod.grant_demo_permissions(conn)
+            plan = parse_plan(demo_mod.plan_text(), "plans/oneroof-authmodel.yaml")
+            frozen = prop.freeze(conn, plan, actor)
+    except BaseException:
+        if engine.dialect.name == "sqlite":  # leave no empty file behind
+            engine.dispose()
+            Path(engine.url.database).unlink(missing_ok=True)
+        raise
+    engine.dispose()
+    return DemoResult(mask_url(url), content.governed, content.protected, content.sample_rows, frozen.proposal)
+
+
+def _clear_sqlite_demo(engine, path: str) -> None:
+    if not Path(path).exists():
+        return
+    with engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+        is_demo = "os_settings" in names and conn.execute(
+            sa.select(s.settings.c.value).where(s.settings.c.key == "demo")).scalar() == "oneroof"
+    engine.dispose()
+    if not is_demo and names:
+        raise BadInput(f"{path} exists and is not a govgate demo",
+                       hint="choose another path; govgate only rebuilds its own demo files")
+    os.remove(path)
+
+
+def _require_empty(engine, url: str) -> None:
+    with connect(engine) as conn:
+        names = sa.inspect(conn).get_table_names()
+    if names:
+        raise BadInput(f"the database at {mask_url(url)} already holds {len(names)} tables",
+                       hint="build the demo into an empty database")
+
+
+def init(settings: Settings, *, actor: str, roles: bool = False) -> setup.InitResult:
+    """Create missing governance tables (and, with ROLES, the PostgreSQL roles)."""
+    with _session(settings, lock=True) as conn:
+        result = setup.create_missing(conn, actor)
+        if roles:
+            result = setup.create_roles(conn, result)
+    return result
+
+
+# -- read commands ---------------------------------------------------------------
+
+
+def status(settings: Settings, proposal_id: str | None = None) -> gate_mod.GateVerdict:
+    """The gate's verdict, seen through the agent's own connection."""
+    with _session(settings, Mode.READ, agent=True) as conn:
+        return gate_mod.evaluate(conn, settings, proposal_id)
+
+
+def gap(settings: Settings, proposal_id: str | None = None) -> GapReport:
+    """The ownership gap by authority, domain and collection."""
+    with _session(settings, Mode.READ) as conn:
+        pid = proposal_id or prop.current_id(conn)
+        state = read_state(conn, pid)
+        return gap_report(state, prop.load(conn, pid) if pid else None)
+
+
+# -- propose ---------------------------------------------------------------------
+
+
+def propose(settings: Settings, plan_path: str, *, actor: str) -> prop.ProposeResult:
+    """Validate the plan and freeze it as a proposal (no-op when identical)."""
+    plan = load_plan(plan_path)
+    with _session(settings, lock=True) as conn:
+        return prop.freeze(conn, plan, actor)
+
+
+def audit_trail(settings: Settings, limit: int | None = None) -> list[audit_mod.AuditEvent]:
+    with _session(settings, Mode.READ) as conn:
+        return audit_mod.events(conn, limit)
+
+
+def audit_verify(settings: Settings) -> audit_mod.ChainCheck:
+    with _session(settings, Mode.READ) as conn:
+        return audit_mod.verify_chain(conn)

@@ -1,0 +1,163 @@
+"""The command line: parse, call one library function, render. Nothing else.
+
+Errors are translated into a message and an exit code at one place, `main`:
+0 done, 1 refused or a check failed, 2 bad input, 3 environment error.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import traceback
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
+
+from . import api
+from .config import load_settings
+from .errors import EnvironmentFault, GovgateError, PlanError
+from .render import text_lines, to_json
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def operator() -> str:
+    """The human running a command, for journals and the audit trail."""
+    return os.environ.get("GOVGATE_USER") or getpass.getuser()
+
+
+def emit(value, as_json: bool = False, **opts) -> None:
+    """The one way a command shows its result."""
+    if as_json:
+        click.echo(to_json(value))
+    else:
+        for line in text_lines(value, **opts):
+            out.print(line)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db_url", metavar="URL", help="Database URL (SQLAlchemy form); default from "
+              "GOVGATE_DB or govgate.toml, else sqlite:///oneroof-demo.db.")
+@click.option("--agent-db", "agent_url", metavar="URL", help="The agent's own database URL "
+              "(default: GOVGATE_AGENT_DB, [agent] db, else the main URL).")
+@click.option("--config", "config_path", metavar="FILE", help="Configuration file (default govgate.toml).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def cli(ctx, db_url, agent_url, config_path, debug):
+    """govgate: human-gated, verified, reversible governance rollouts."""
+    ctx.obj = load_settings(config_path).with_db(db_url, agent_url)
+
+
+@cli.command()
+@click.argument("path", required=False)
+@click.option("--rows", default=5, show_default=True, help="Sample rows per app table.")
+@click.pass_obj
+def demo(settings, path, rows):
+    """Build the One-Roof production replica (SQLite at PATH, or the --db database).
+
+    Default PATH: oneroof-demo.db when no --db is given.
+    """
+    emit(api.demo(settings, path, actor=operator(), rows_per_table=rows))
+
+
+@cli.command()
+@click.option("--roles", is_flag=True, help="Also create the PostgreSQL roles govgate_agent and govgate_approver.")
+@click.pass_obj
+def init(settings, roles):
+    """Create the governance tables that are missing (and roles); never alters existing rows."""
+    emit(api.init(settings, actor=operator(), roles=roles))
+
+
+@cli.command()
+@click.option("--why", is_flag=True, help="List every reason, each with what would clear it.")
+@click.option("--proposal", "proposal_id", metavar="ID", help="Ask about another proposal.")
+@json_option
+@click.pass_obj
+def status(settings, why, proposal_id, as_json):
+    """Print the gate in one word: BLOCKED, READY or APPLIED."""
+    emit(api.status(settings, proposal_id), as_json, why=why)
+
+
+@cli.command()
+@json_option
+@click.pass_obj
+def gap(settings, as_json):
+    """Show the ownership gap by authority, domain and collection."""
+    emit(api.gap(settings), as_json)
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@json_option
+@click.pass_obj
+def propose(settings, plan, as_json):
+    """Validate PLAN and freeze it as a proposal; print its summary and hash."""
+    emit(api.propose(settings, plan, actor=operator()), as_json)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--limit", type=int, help="Only the newest N events.")
+@json_option
+@click.pass_context
+def audit(ctx, limit, as_json):
+    """Show the audit trail (`audit verify` checks its hash chain)."""
+    if ctx.invoked_subcommand is None:
+        emit(api.audit_trail(ctx.obj, limit), as_json)
+
+
+@audit.command("verify")
+@json_option
+@click.pass_obj
+def audit_verify(settings, as_json):
+    """Check the audit hash chain; exit 1 when it is broken."""
+    result = api.audit_verify(settings)
+    emit(result, as_json)
+    if not result.ok:
+        sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and translate errors into exit codes."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="govgate", standalone_mode=False)
+    except GovgateError as exc:
+        return _fail(exc, debug)
+    except DBAPIError as exc:  # a database failure nobody anticipated: still no traceback by default
+        return _fail(EnvironmentFault(f"database error: {str(exc.orig or exc).strip().splitlines()[0]}",
+                                      hint="run with --debug for the full traceback"), debug)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except SystemExit as exc:  # sys.exit inside a command
+        return int(exc.code or 0)
+    return 0
+
+
+def _fail(exc: GovgateError, debug: bool) -> int:
+    if debug:
+        err.print(escape("".join(traceback.format_exception(exc))))
+    problems = exc.problems if isinstance(exc, PlanError) else ()
+    if len(problems) > 1:
+        err.print(f"[red]error:[/] {len(problems)} problems in the plan; nothing was changed")
+        for p in problems:
+            err.print(f"  • {escape(str(p))}")
+    else:
+        err.print(f"[red]error:[/] {escape(exc.message)}")
+        if exc.hint:
+            err.print(f"  → {escape(exc.hint)}")
+    return exc.exit_code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

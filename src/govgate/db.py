@@ -1,0 +1,161 @@
+"""Engines and the one transaction context manager that carries every write.
+
+`transaction(engine, mode)` is the only way govgate writes: mode "write" commits
+when the block ends cleanly, "dry-run" always rolls back (dry runs, rehearsal
+checks), "read" never writes. Any exception rolls back.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from .config import mask_url
+from .errors import BadInput, DatabaseUnreachable
+
+# pg_advisory_xact_lock key: every writer of govgate serialises on it.
+LOCK_KEY = 0x676F76676174  # "govgat"
+
+
+class Mode(enum.Enum):
+    WRITE = "write"
+    DRY_RUN = "dry-run"
+    READ = "read"
+
+
+def make_engine(url: str, *, read_only: bool = False, create: bool = False) -> Engine:
+    """An engine for URL. Read-only engines cannot write, by the database's own rules.
+
+    Raises BadInput for a malformed URL, DatabaseUnreachable when a SQLite file is
+    missing (unless `create`) or the server does not answer.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise BadInput(f"malformed database URL: {mask_url(url)}",
+                       hint="use the SQLAlchemy form, e.g. sqlite:///path.db or "
+                            "postgresql+psycopg://user:pass@host/db") from exc
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            engine = _sqlite_engine(parsed, read_only=read_only, create=create)
+        elif backend == "postgresql":
+            engine = _postgres_engine(parsed, read_only=read_only)
+        else:
+            raise BadInput(f"unsupported database '{backend}' in {mask_url(url)}",
+                           hint="govgate supports sqlite and postgresql URLs")
+    except NoSuchModuleError as exc:
+        raise BadInput(f"no driver for {mask_url(url)}: {exc}",
+                       hint="use postgresql+psycopg:// for PostgreSQL") from exc
+    return engine
+
+
+def _sqlite_engine(parsed, *, read_only: bool, create: bool) -> Engine:
+    path = parsed.database
+    if not path or path == ":memory:":
+        raise BadInput("an in-memory SQLite database cannot be governed",
+                       hint="give a file path: sqlite:///path.db")
+    if not create and not Path(path).is_file():
+        raise DatabaseUnreachable(f"no SQLite database at {path}",
+                                  hint="check the URL, or build the demo with `govgate demo`")
+    if read_only:
+        target = f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true"
+    else:
+        target = parsed
+    engine = sa.create_engine(target, connect_args={"timeout": 30})
+
+    # pysqlite's own transaction handling is disabled so that BEGIN is ours:
+    # IMMEDIATE for writers (the lock), DEFERRED for readers.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute("PRAGMA busy_timeout = 30000")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN " + conn.get_execution_options().get("sqlite_begin", "DEFERRED"))
+
+    return engine
+
+
+def _postgres_engine(parsed, *, read_only: bool) -> Engine:
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    options = "-c default_transaction_read_only=on" if read_only else ""
+    args = {"connect_timeout": 5, "application_name": "govgate"}
+    if options:
+        args["options"] = options
+    return sa.create_engine(parsed, connect_args=args, pool_pre_ping=True)
+
+
+def is_postgres(conn_or_engine) -> bool:
+    return conn_or_engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def connect(engine: Engine) -> Iterator[Connection]:
+    """A connection, with connection failures turned into DatabaseUnreachable."""
+    try:
+        conn = engine.connect()
+    except OperationalError as exc:
+        raise DatabaseUnreachable(
+            f"cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
+            f"{_first_line(exc)}",
+            hint="check that the server runs and the URL, user and password are right") from exc
+    with conn:
+        yield conn
+
+
+@contextmanager
+def transaction(engine: Engine, mode: Mode = Mode.WRITE, *, lock: bool = False) -> Iterator[Connection]:
+    """One transaction. WRITE commits on success; DRY_RUN and READ always roll back.
+
+    With `lock`, the transaction first takes govgate's lock, which dies with the
+    session: PostgreSQL `pg_advisory_xact_lock`, SQLite `BEGIN IMMEDIATE`.
+    Any exception inside the block rolls everything back and propagates.
+    """
+    with connect(engine) as conn:
+        if not is_postgres(conn):
+            conn.execution_options(sqlite_begin="IMMEDIATE" if mode is Mode.WRITE else "DEFERRED")
+        trans = conn.begin()
+        try:
+            if lock and is_postgres(conn):
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+            yield conn
+        except BaseException:
+            _quiet_rollback(trans)
+            raise
+        if mode is Mode.WRITE:
+            trans.commit()
+        else:
+            trans.rollback()
+
+
+def _quiet_rollback(trans) -> None:
+    # A lost connection cannot roll back: the server does it when the session dies.
+    try:
+        if trans.is_active:
+            trans.rollback()
+    except Exception:
+        pass
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def table_names(conn: Connection) -> set[str]:
+    """Names of the tables (not views) in the connection's database."""
+    return set(sa.inspect(conn).get_table_names())
+
+
+def view_names(conn: Connection) -> set[str]:
+    return set(sa.inspect(conn).get_view_names())

@@ -1,0 +1,144 @@
+"""The one rendering path: library values to text (Rich markup) or JSON.
+
+`to_jsonable` turns any result into plain data; `text_lines` turns it into the
+lines a person reads. Colour is Rich's to decide: only on a terminal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from functools import singledispatch
+
+from . import audit, gate, gap, proposal, setup, verify
+from .api import DemoResult
+
+
+def to_jsonable(value):
+    """Plain JSON data for any result: dataclasses, enums, tuples, dicts."""
+    if isinstance(value, gate.GateVerdict):
+        return _verdict_json(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        for extra in ("sha256", "ok", "failures"):
+            if hasattr(type(value), extra) and isinstance(getattr(type(value), extra), property):
+                data[extra] = to_jsonable(getattr(value, extra))
+        return data
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def to_json(value) -> str:
+    return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+
+
+def _verdict_json(v: gate.GateVerdict) -> dict:
+    return {"status": v.status.value, "gap": v.gap, "proposal": v.proposal_id,
+            "proposal_sha256": v.proposal_sha256, "fingerprint": v.fingerprint,
+            "approval": v.approval_id, "rollout": v.rollout_id,
+            "reasons": [{"code": r.code, "message": r.message, "fix": r.fix} for r in v.reasons],
+            "notes": list(v.notes)}
+
+
+_COLOUR = {gate.Status.BLOCKED: "bold red", gate.Status.READY: "bold yellow", gate.Status.APPLIED: "bold green"}
+
+
+@singledispatch
+def text_lines(value, **opts) -> list[str]:
+    return [str(value)]
+
+
+@text_lines.register
+def _(v: gate.GateVerdict, why: bool = False, **_) -> list[str]:
+    lines = [f"[{_COLOUR[v.status]}]{v.status.value}[/]"]
+    if not why:
+        return lines
+    lines.append(f"proposal: {v.proposal_id or 'none'}   gap: {v.gap}")
+    lines += [f"  • {r.message}\n    → {r.fix}" for r in v.reasons]
+    if v.status is gate.Status.READY:
+        lines.append(f"  approval {v.approval_id} is in place and production is exactly as expected")
+    if v.status is gate.Status.APPLIED:
+        lines.append(f"  rollout {v.rollout_id} is in place and verifies green")
+    lines += [f"  note: {n}" for n in v.notes]
+    return lines
+
+
+@text_lines.register
+def _(r: gap.GapReport, **_) -> list[str]:
+    lines = [f"ownership gap: {r.total} of {r.slots} slots uncovered"
+             + (f" (proposal {r.proposal_id})" if r.proposal_id else "")]
+    if r.by_authority:
+        lines.append("by authority (who the proposal gives them to):")
+        lines += [f"  {a:<28} {n:>4}" for a, n in r.by_authority.items()]
+    if r.by_domain:
+        lines.append("by domain:")
+        lines += [f"  {d:<28} {n:>4}" for d, n in r.by_domain.items()]
+    if r.by_collection:
+        lines.append("by collection:")
+        lines += [f"  {c:<28} {len(d):>4}  {', '.join(d)}" for c, d in r.by_collection.items()]
+    lines.append("held today by authority: " + ", ".join(f"{a} {n}" for a, n in r.held_by_authority.items()))
+    return lines
+
+
+@text_lines.register
+def _(r: proposal.ProposeResult, **_) -> list[str]:
+    p = r.proposal
+    head = "frozen" if r.created else "already frozen, identical: nothing changed"
+    return [f"proposal {p.id} {head}", *p.describe(), f"approval id to ratify it: {p.approval_id}",
+            f"proposal hash (SHA-256): {p.sha256}"]
+
+
+@text_lines.register
+def _(r: DemoResult, **_) -> list[str]:
+    return [f"demo built at {r.url}",
+            f"  {r.governed} governed collections, {r.protected} protected collections, "
+            f"{r.sample_rows} sample rows",
+            f"  proposal {r.proposal.id} frozen: {len(r.proposal.slots)} slots, "
+            f"gap {r.proposal.gap_before} → {r.proposal.predicted_gap}",
+            f"  hash {r.proposal.sha256}"]
+
+
+@text_lines.register
+def _(r: setup.InitResult, **_) -> list[str]:
+    lines = [f"schema version {r.schema_version}"]
+    lines.append("created tables: " + (", ".join(r.created_tables) or "none (all present)"))
+    if r.created_settings:
+        lines.append("created settings: " + ", ".join(r.created_settings))
+    if r.directus_registered:
+        lines.append("registered in Directus: " + ", ".join(r.directus_registered))
+    if r.roles:
+        lines.append("roles: " + ", ".join(r.roles) + " (NOLOGIN: GRANT them to the login users)")
+    return lines
+
+
+@text_lines.register
+def _(r: audit.ChainCheck, **_) -> list[str]:
+    if r.ok:
+        return [f"[green]audit chain intact[/]: {r.rows} rows"]
+    return [f"[red]audit chain BROKEN[/]: {r.problem}"]
+
+
+@text_lines.register(list)
+def _(items: list, **opts) -> list[str]:
+    return [line for item in items for line in text_lines(item, **opts)]
+
+
+@text_lines.register
+def _(e: audit.AuditEvent, **_) -> list[str]:
+    refs = " ".join(x for x in (e.proposal_id, e.rollout_id) if x)
+    return [f"#{e.seq:<4} {e.at[:19]}  {e.kind:<12} {e.actor:<20} {refs}  {json.dumps(e.detail)}"]
+
+
+@text_lines.register
+def _(r: verify.VerifyResult, **_) -> list[str]:
+    if not r.checks:
+        return ["nothing to verify: no rollout is in effect"]
+    head = "[green]all green[/]" if r.ok else "[red]verification FAILED[/]"
+    return [f"{head}: rollout {r.rollout_id} of proposal {r.proposal_id}",
+            *[f"  {'✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in r.checks]]

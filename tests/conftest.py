@@ -1,0 +1,158 @@
+"""Shared fixtures: real SQLite files and a real throwaway PostgreSQL cluster.
+
+Every database test runs on both. The One-Roof demo is built once per backend
+into a template (a file, or a template database) and copied for each test, so
+each test starts from a fresh, identical production replica.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from govgate import api
+from govgate.config import Settings
+from govgate.db import make_engine
+from pgcluster import PgCluster, fresh_database_name
+
+AGENT_LOGIN = "gg_agent_login"
+APPROVER_LOGIN = "gg_approver_login"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Lab:
+    """One fresh demo database and the ways a test reaches it."""
+
+    backend: str
+    settings: Settings          # main URL (owner/human); agent URL least-privilege on PostgreSQL
+    approver_url: str
+
+    @property
+    def url(self) -> str:
+        return self.settings.db_url
+
+    def engine(self, url: str | None = None):
+        return make_engine(url or self.url)
+
+    def rows(self, sql: str, **params) -> list[tuple]:
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+        finally:
+            engine.dispose()
+
+    def scalar(self, sql: str, **params):
+        return self.rows(sql, **params)[0][0]
+
+    def execute(self, sql: str, **params) -> None:
+        engine = self.engine()
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(sql), params)
+        finally:
+            engine.dispose()
+
+    def snapshot(self, exclude: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
+        """Every table's rows, sorted: compare two snapshots row by row."""
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                insp = sa.inspect(conn)
+                out = {}
+                for name in sorted(insp.get_table_names()):
+                    if name in exclude:
+                        continue
+                    rows = conn.execute(sa.text(f'SELECT * FROM "{name}"')).fetchall()
+                    out[name] = sorted((tuple(r) for r in rows), key=repr)
+                out["<views>"] = sorted(insp.get_view_names())
+                return out
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg():
+    with PgCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "oneroof.db"
+    api.demo(Settings(), str(path), actor="test-builder")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg) -> str:
+    name = "oneroof_template"
+    pg.create_database(name)
+    settings = Settings(db_url=pg.url(name))
+    api.demo(settings, actor="test-builder")
+    api.init(settings, actor="test-builder", roles=True)
+    pg.admin_execute(f"CREATE ROLE {AGENT_LOGIN} LOGIN IN ROLE govgate_agent")
+    pg.admin_execute(f"CREATE ROLE {APPROVER_LOGIN} LOGIN IN ROLE govgate_approver")
+    return name
+
+
+def _sqlite_lab(tmp_path: Path, template: Path) -> Lab:
+    path = tmp_path / "production.db"
+    shutil.copyfile(template, path)
+    url = f"sqlite:///{path}"
+    return Lab("sqlite", Settings(db_url=url, report_dir=str(tmp_path / "reports")), url)
+
+
+def _pg_lab(pg: PgCluster, template: str, tmp_path: Path) -> Lab:
+    name = fresh_database_name()
+    pg.create_database(name, template=template)
+    settings = Settings(db_url=pg.url(name), agent_db_url=pg.url(name, user=AGENT_LOGIN),
+                        report_dir=str(tmp_path / "reports"))
+    return Lab("postgres", settings, pg.url(name, user=APPROVER_LOGIN))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def lab(request, tmp_path) -> Lab:
+    """A fresh One-Roof demo on each backend."""
+    if request.param == "sqlite":
+        yield _sqlite_lab(tmp_path, request.getfixturevalue("sqlite_template"))
+        return
+    pg = request.getfixturevalue("pg")
+    created = _pg_lab(pg, request.getfixturevalue("pg_template"), tmp_path)
+    yield created
+    pg.drop_database(created.url.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def sqlite_lab(tmp_path, sqlite_template) -> Lab:
+    return _sqlite_lab(tmp_path, sqlite_template)
+
+
+def with_settings(lab: Lab, **changes) -> Lab:
+    return replace(lab, settings=replace(lab.settings, **changes))
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def gg(capsys):
+    """Run the govgate command line in-process: gg("--db", url, "status") -> Run."""
+    from govgate.cli import main
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run

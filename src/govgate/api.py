@@ -6,6 +6,7 @@ Nothing here prints or exits; failures raise GovgateError subclasses.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,16 +18,20 @@ from sqlalchemy.engine import Connection
 
 from . import audit as audit_mod
 from . import demo as demo_mod
+from . import doctor as doctor_mod
 from . import gate as gate_mod
 from . import proposal as prop
+from . import ratify as ratify_mod
+from . import rollout
 from . import schema as s
 from . import setup
 from .config import DEFAULT_DEMO_PATH, Settings, mask_url
 from .db import Mode, connect, make_engine, transaction
-from .errors import BadInput
+from .errors import BadInput, GovgateError, Refused
 from .gap import GapReport, gap_report
 from .plan import load_plan, parse_plan
 from .state import read_state
+from .verify import VerifyResult, checks
 
 
 @contextmanager
@@ -155,3 +160,104 @@ def audit_trail(settings: Settings, limit: int | None = None) -> list[audit_mod.
 def audit_verify(settings: Settings) -> audit_mod.ChainCheck:
     with _session(settings, Mode.READ) as conn:
         return audit_mod.verify_chain(conn)
+
+
+# -- ratify (the human path) --------------------------------------------------------
+
+
+def ratify(settings: Settings, proposal_id: str, *, approver: str, confirm: ratify_mod.Confirm,
+           interactive: bool, approval_id: str | None = None,
+           statement: str | None = None) -> ratify_mod.RatifyResult:
+    """Record a human's approval of PROPOSAL_ID after CONFIRM shows it and they type its id.
+
+    The human reads without holding any lock; the write re-checks that the
+    proposal did not change meanwhile. Refused (nothing written) without an
+    interactive terminal, for the agent's identity, or when the typed id differs.
+    """
+    ratify_mod.require_terminal(interactive)
+    with _session(settings, Mode.READ) as conn:
+        request = ratify_mod.prepare(conn, settings, proposal_id, approver, approval_id, statement)
+    typed = confirm(request)
+    with _session(settings, lock=True) as conn:
+        again = ratify_mod.prepare(conn, settings, proposal_id, approver, request.approval_id, request.statement)
+        if again.proposal.sha256 != request.proposal.sha256:
+            raise Refused("the proposal changed while you read it; nothing was approved",
+                          hint="run `govgate ratify` again and read the new summary")
+        return ratify_mod.record(conn, again, typed, interactive=interactive)
+
+
+# -- the agent's commands ------------------------------------------------------------
+
+
+def apply(settings: Settings, *, dry_run: bool = False, hook: rollout.StepHook | None = None) -> rollout.RolloutResult:
+    """Run the ratified rollout through the agent's connection (see rollout.apply)."""
+    engine = make_engine(settings.agent_url)
+    try:
+        return rollout.apply(engine, settings, dry_run=dry_run, hook=hook)
+    finally:
+        engine.dispose()
+
+
+def rollback(settings: Settings, *, force: bool = False,
+             hook: rollout.StepHook | None = None) -> rollout.RollbackResult:
+    """Undo the current proposal's rollout (see rollout.rollback)."""
+    engine = make_engine(settings.agent_url)
+    try:
+        return rollout.rollback(engine, settings, force=force, hook=hook)
+    finally:
+        engine.dispose()
+
+
+def verify(settings: Settings) -> VerifyResult:
+    """Re-run the rollout's post-conditions on committed state."""
+    with _session(settings, Mode.READ, agent=True) as conn:
+        pid = prop.current_id(conn)
+        state = read_state(conn, pid)
+        if not pid or not state.rollouts:
+            return VerifyResult(pid, None, ())
+        proposal = prop.load(conn, pid)
+        return VerifyResult(pid, state.rollouts[0], tuple(checks(conn, proposal, state.rollouts[0], state)))
+
+
+@dataclass(frozen=True)
+class Report:
+    """The last rollout's report, and whether it is still in effect."""
+
+    data: dict
+
+
+def report(settings: Settings, rollout_id: str | None = None) -> Report:
+    """The report of ROLLOUT_ID (default: the most recent rollout). Refused when there is none."""
+    r = s.rollouts.c
+    with _session(settings, Mode.READ) as conn:
+        query = sa.select(r.id, r.report, r.status, r.rolled_back_at).order_by(r.started_at.desc()).limit(1)
+        if rollout_id:
+            query = query.where(r.id == rollout_id)
+        row = conn.execute(query).first()
+    if row is None or row.report is None:
+        raise Refused("there is no rollout to report on yet" if not rollout_id else f"no rollout {rollout_id}",
+                      hint="the agent writes a report after each rollout")
+    data = json.loads(row.report)
+    data["state"] = row.status
+    if row.status == "rolled_back":
+        data["rolled_back_at"] = row.rolled_back_at
+    return Report(data)
+
+
+def doctor(settings: Settings) -> doctor_mod.DoctorResult:
+    """Connectivity, schema version, and what the agent's credentials can and cannot write."""
+    findings = []
+    for name, url, agent in (("database", settings.db_url, False), ("agent connection", settings.agent_url, True)):
+        try:
+            with _session(settings, Mode.READ, agent=agent) as conn:
+                conn.execute(sa.text("SELECT 1"))
+                findings.append(doctor_mod.connection_finding(name, url, None))
+                if agent:
+                    findings += doctor_mod.schema_findings(conn)
+                    pid = prop.current_id(conn) if "os_proposals" in sa.inspect(conn).get_table_names() else None
+                    protected = prop.load(conn, pid).protected if pid else ()
+                    findings += doctor_mod.agent_findings(conn, settings, protected)
+                    findings += doctor_mod.directus_findings(conn, settings)
+        except GovgateError as exc:
+            findings.append(doctor_mod.connection_finding(name, url, exc.message))
+    return doctor_mod.DoctorResult(tuple(findings))

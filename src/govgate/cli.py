@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from . import api
 from .config import load_settings
 from .errors import EnvironmentFault, GovgateError, PlanError
-from .render import text_lines, to_json
+from .render import render_html, text_lines, to_json
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -36,7 +36,7 @@ def emit(value, as_json: bool = False, **opts) -> None:
         click.echo(to_json(value))
     else:
         for line in text_lines(value, **opts):
-            out.print(line)
+            out.print(line, markup=False)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -118,6 +118,84 @@ def audit(ctx, limit, as_json):
 def audit_verify(settings, as_json):
     """Check the audit hash chain; exit 1 when it is broken."""
     result = api.audit_verify(settings)
+    emit(result, as_json)
+    if not result.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="PROPOSAL")
+@click.option("--as", "approver", metavar="NAME", help="Who you are (on Directus: your e-mail). "
+              "Default: GOVGATE_USER, else your login name.")
+@click.option("--approval-id", metavar="ID", help="The approval's id (default: the plan's, or the next free one).")
+@click.option("--statement", help="What you state by approving (default: a sentence naming the hash).")
+@click.pass_obj
+def ratify(settings, proposal_id, approver, approval_id, statement):
+    """Ratify PROPOSAL as a human: shows what you approve and asks you to type its approval id.
+
+    Refuses without an interactive terminal and refuses the agent's identity.
+    """
+    def confirm(request) -> str:
+        for line in request.lines():
+            out.print(line, markup=False)
+        return click.prompt("Type the approval id to approve (anything else cancels)",
+                            default="", show_default=False)
+
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    emit(api.ratify(settings, proposal_id, approver=approver or operator(), confirm=confirm,
+                    interactive=interactive, approval_id=approval_id, statement=statement))
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Do everything inside a transaction that is then rolled back.")
+@json_option
+@click.pass_obj
+def apply(settings, dry_run, as_json):
+    """Run the ratified rollout: one verified transaction, only when the gate is READY."""
+    emit(api.apply(settings, dry_run=dry_run), as_json)
+
+
+@cli.command()
+@json_option
+@click.pass_obj
+def verify(settings, as_json):
+    """Re-run the rollout's post-conditions: all green, or each failure (exit 1)."""
+    result = api.verify(settings)
+    emit(result, as_json)
+    if result.checks and not result.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Remove the rollout's rows even if they were edited (audited).")
+@json_option
+@click.pass_obj
+def rollback(settings, force, as_json):
+    """Undo the rollout in one command and prove the state is back where it started."""
+    emit(api.rollback(settings, force=force), as_json)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True)
+@click.option("--rollout", "rollout_id", metavar="ID", help="Another rollout than the last one.")
+@json_option
+@click.pass_obj
+def report(settings, fmt, rollout_id, as_json):
+    """The last rollout's report, in words a non-technical owner reads."""
+    result = api.report(settings, rollout_id)
+    if fmt == "html":
+        click.echo(render_html(result))
+    else:
+        emit(result, as_json or fmt == "json")
+
+
+@cli.command()
+@json_option
+@click.pass_obj
+def doctor(settings, as_json):
+    """Check connectivity, the schema version, and what the agent's credentials can write."""
+    result = api.doctor(settings)
     emit(result, as_json)
     if not result.ok:
         sys.exit(1)

@@ -180,3 +180,33 @@ def is_directus(conn: Connection) -> bool:
     """True when the database holds Directus's system tables."""
     names = set(sa.inspect(conn).get_table_names())
     return {"directus_collections", "directus_activity"} <= names
+
+
+def user_id(conn: Connection, email_or_id: str | None) -> str | None:
+    """The id of the Directus user with that email or id, or None."""
+    if not email_or_id:
+        return None
+    u = users.c
+    found = conn.execute(sa.select(u.id).where(
+        sa.or_(u.email == email_or_id, sa.cast(u.id, sa.String) == email_or_id))).scalar()
+    return str(found) if found is not None else None
+
+
+def policies_of(conn: Connection, user_id: str) -> list[tuple[str, bool]]:
+    """(policy id, admin_access) of every policy the user has, directly or through its role."""
+    role = conn.execute(sa.select(users.c.role).where(sa.cast(users.c.id, sa.String) == user_id)).scalar()
+    cond = access.c.user == user_id
+    if role is not None:
+        cond = sa.or_(cond, access.c.role == role)
+    rows = conn.execute(sa.select(policies.c.id, policies.c.admin_access)
+                        .join(access, access.c.policy == policies.c.id).where(cond))
+    return [(str(pid), bool(admin)) for pid, admin in rows]
+
+
+def policy_actions(conn: Connection, policy_ids: list[str], collection: str) -> set[str]:
+    """The actions these policies permit on COLLECTION."""
+    if not policy_ids:
+        return set()
+    rows = conn.execute(sa.select(permissions.c.action).where(
+        permissions.c.policy.in_(policy_ids), permissions.c.collection == collection))
+    return {action for (action,) in rows}

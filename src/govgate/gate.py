@@ -170,9 +170,9 @@ def agent_identities(conn: Connection, settings: Settings, directus: bool) -> se
     user = settings.directus_agent_user
     if directus and user:
         ids.add(user)
-        u = dx.users.c
-        ids.update(str(r) for (r,) in conn.execute(sa.select(u.id).where(
-            sa.or_(u.email == user, sa.cast(u.id, sa.String) == user))))
+        found = dx.user_id(conn, user)
+        if found:
+            ids.add(found)
     return ids
 
 

@@ -89,7 +89,11 @@ def load_plan(path: str | Path) -> Plan:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PlanError([PlanProblem("plan file not found", name, hint="check the path")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise PlanError([PlanProblem(f"the plan file is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} "
+                                     "cannot be decoded", name, line, hint="save the plan as UTF-8")]) from None
+    except OSError as exc:
         raise PlanError([PlanProblem(f"cannot read plan file: {exc}", name)]) from None
     return parse_plan(text, name)
 
@@ -98,7 +102,10 @@ def parse_plan(text: str, file: str = "<plan>") -> Plan:
     """Validate plan TEXT; FILE names it in errors."""
     node = _compose(text, file)
     lines = _line_index(node, file)
-    data = yaml.safe_load(text)
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as exc:
+        raise PlanError([_yaml_problem(exc, text, file)]) from None
     if not isinstance(data, dict):
         raise PlanError([PlanProblem("a plan must be a YAML mapping with keys proposal, approval, "
                                      "title, protected, assign", file, 1)])
@@ -109,45 +116,88 @@ def parse_plan(text: str, file: str = "<plan>") -> Plan:
     return _to_plan(model, lines, file, text)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose value errors (e.g. `!!int abc`) name the value's place."""
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read this value ({exc})",
+                                                    node.start_mark) from exc
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, file: str) -> PlanProblem:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, yaml.reader.ReaderError):  # no mark: only a character position
+        line = text[:exc.position].count("\n") + 1
+        problem = f"character #x{exc.character:04x} is not allowed ({exc.reason})"
+    return PlanProblem(f"not valid YAML: {problem}", file, line, hint="fix the YAML syntax")
+
+
 def _compose(text: str, file: str):
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PlanError([PlanProblem(f"not valid YAML: {problem}", file, line,
-                                     hint="fix the YAML syntax")]) from None
+        raise PlanError([_yaml_problem(exc, text, file)]) from None
     if node is None:
         raise PlanError([PlanProblem("the plan file is empty", file, 1)])
     return node
 
 
-def _line_index(node, file: str, path: tuple = ()) -> dict[tuple, int]:
+def _line_index(node, file: str, path: tuple = (), above: frozenset = frozenset()) -> dict[tuple, int]:
     """Path of every key and item -> its 1-based line; refuses duplicate keys."""
-    index = {path: node.start_mark.line + 1}
+    line_of = node.start_mark.line + 1
+    if id(node) in above:  # an alias of one of its own containers
+        raise PlanError([PlanProblem("a value refers to itself (a YAML alias inside its own anchor)",
+                                     file, line_of, ".".join(map(str, path)) or None,
+                                     "write the value out instead of using the alias")])
+    index = {path: line_of}
+    above = above | {id(node)}
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key, line = key_node.value, key_node.start_mark.line + 1
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise PlanError([PlanProblem("a key must be a plain name, not a list or mapping", file, line,
+                                             ".".join(map(str, path)) or None, "write the key as a name")])
+            key = key_node.value
             if key in seen:
                 raise PlanError([PlanProblem(f"key '{key}' appears twice (first on line {seen[key]})",
                                              file, line, ".".join(map(str, path + (key,))),
                                              "merge the two entries into one")])
             seen[key] = line
-            index.update(_line_index(value_node, file, path + (key,)))
+            index.update(_line_index(value_node, file, path + (key,), above))
             index[path + (key,)] = line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            index.update(_line_index(item, file, path + (i,)))
+            index.update(_line_index(item, file, path + (i,), above))
     return index
 
 
 def _problem_from(err: dict, data, lines: dict, file: str) -> PlanProblem:
     path = _data_path(err["loc"], data)
     key = ".".join(str(p) for p in path) or "(top)"
-    line = lines.get(path) or lines.get(path[:-1]) or 1
+    # The line index is keyed by the YAML text of mapping keys; a key YAML reads as a
+    # number (e.g. `2024:`) is an int in DATA, so look it up by its text.
+    where = _line_path(path, data)
+    line = lines.get(where) or lines.get(where[:-1]) or 1
     return PlanProblem(_explain(err, path), file, line, key, _HINTS.get(err["type"]))
+
+
+def _line_path(path: tuple, data) -> tuple:
+    # list indexes stay ints; mapping keys become the text they have in the file
+    out, here = [], data
+    for part in path:
+        if isinstance(here, list):
+            out.append(part)
+            here = here[part] if isinstance(part, int) and part < len(here) else None
+        else:
+            out.append(str(part))
+            here = here.get(part) if isinstance(here, dict) else None
+    return tuple(out)
 
 
 def _data_path(loc: tuple, data) -> tuple:

@@ -11,14 +11,19 @@ import enum
 import json
 from functools import singledispatch
 
-from . import audit, gate, gap, proposal, setup, verify
-from .api import DemoResult
+from rich.text import Text
+
+from . import audit, doctor, gate, gap, proposal, ratify, rollout, setup, verify
+from .api import DemoResult, Report
+from .report import sentences
 
 
 def to_jsonable(value):
     """Plain JSON data for any result: dataclasses, enums, tuples, dicts."""
     if isinstance(value, gate.GateVerdict):
         return _verdict_json(value)
+    if isinstance(value, Report):
+        return value.data
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         data = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
         for extra in ("sha256", "ok", "failures"):
@@ -46,6 +51,11 @@ def _verdict_json(v: gate.GateVerdict) -> dict:
             "notes": list(v.notes)}
 
 
+def styled(word: str, style: str, rest: str = "") -> Text:
+    """A line whose first words are coloured (on a terminal); data is never markup."""
+    return Text.assemble((word, style), rest)
+
+
 _COLOUR = {gate.Status.BLOCKED: "bold red", gate.Status.READY: "bold yellow", gate.Status.APPLIED: "bold green"}
 
 
@@ -56,7 +66,7 @@ def text_lines(value, **opts) -> list[str]:
 
 @text_lines.register
 def _(v: gate.GateVerdict, why: bool = False, **_) -> list[str]:
-    lines = [f"[{_COLOUR[v.status]}]{v.status.value}[/]"]
+    lines: list = [Text(v.status.value, style=_COLOUR[v.status])]
     if not why:
         return lines
     lines.append(f"proposal: {v.proposal_id or 'none'}   gap: {v.gap}")
@@ -120,8 +130,8 @@ def _(r: setup.InitResult, **_) -> list[str]:
 @text_lines.register
 def _(r: audit.ChainCheck, **_) -> list[str]:
     if r.ok:
-        return [f"[green]audit chain intact[/]: {r.rows} rows"]
-    return [f"[red]audit chain BROKEN[/]: {r.problem}"]
+        return [styled("audit chain intact", "green", f": {r.rows} rows")]
+    return [styled("audit chain BROKEN", "red", f": {r.problem}")]
 
 
 @text_lines.register(list)
@@ -139,6 +149,52 @@ def _(e: audit.AuditEvent, **_) -> list[str]:
 def _(r: verify.VerifyResult, **_) -> list[str]:
     if not r.checks:
         return ["nothing to verify: no rollout is in effect"]
-    head = "[green]all green[/]" if r.ok else "[red]verification FAILED[/]"
-    return [f"{head}: rollout {r.rollout_id} of proposal {r.proposal_id}",
+    rest = f": rollout {r.rollout_id} of proposal {r.proposal_id}"
+    return [styled("all green", "green", rest) if r.ok else styled("verification FAILED", "red", rest),
             *[f"  {'✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in r.checks]]
+
+
+@text_lines.register
+def _(r: rollout.RolloutResult, **_) -> list[str]:
+    head = (styled("DRY RUN", "yellow", f": everything ran and was rolled back: rollout {r.rollout_id}")
+            if r.dry_run else styled("applied", "green", f": rollout {r.rollout_id}"))
+    return [head, *sentences(r.report)]
+
+
+@text_lines.register
+def _(r: rollout.RollbackResult, **_) -> list[str]:
+    lines: list = [styled("rolled back", "green", f" rollout {r.rollout_id} of proposal {r.proposal_id}"
+                          + (" (forced)" if r.forced else "")),
+             f"  removed {r.records_removed} accountability records and "
+             f"{len(r.objects_removed)} dashboard objects",
+             f"  ownership gap is back to {r.gap_after}"]
+    if r.restored:
+        lines.append(f"  proven: the fingerprint equals the pre-rollout one ({r.fingerprint[:16]}…)")
+    else:
+        lines.append(styled("  the fingerprint differs from the pre-rollout one", "red",
+                            f": {r.fingerprint[:16]}… vs {r.pre_fingerprint[:16]}…"))
+    lines += [f"  • {d}" for d in r.differences]
+    return lines
+
+
+@text_lines.register
+def _(r: Report, **_) -> list[str]:
+    return sentences(r.data)
+
+
+@text_lines.register
+def _(r: ratify.RatifyResult, **_) -> list[str]:
+    return [styled("ratified", "green", f": approval {r.approval_id} for proposal {r.proposal_id}"),
+            f"  hash {r.proposal_sha256}", f"  approved by {r.approved_by} at {r.approved_at}"]
+
+
+@text_lines.register
+def _(r: doctor.DoctorResult, **_) -> list[str]:
+    word = lambda f: ("warn", "yellow") if f.warning else ("ok  ", "green") if f.ok else ("FAIL", "red")  # noqa: E731
+    return [styled(*word(f), f" {f.name}: {f.detail}") for f in r.findings]
+
+
+def render_html(r: Report) -> str:
+    """The report as a standalone HTML page (no external assets)."""
+    from .web.pages import render_report_page
+    return render_report_page(r.data)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import directus as dx
 from . import schema as s
 from .state import State, conflicts, read_state
 
@@ -77,7 +78,13 @@ def _missing_records(state: State, records: list, rollout_id: str) -> list[str]:
 
 def _absent_objects(conn: Connection, objects: list[dict]) -> list[str]:
     views = set(sa.inspect(conn).get_view_names())
-    return [o["name"] for o in objects if o["kind"] == "view" and o["name"] not in views]
+    absent = [o["name"] for o in objects if o["kind"] == "view" and o["name"] not in views]
+    for obj in (o for o in objects if o["kind"] == "dashboard"):
+        found = conn.execute(sa.select(sa.func.count()).select_from(dx.panels)
+                             .where(dx.panels.c.dashboard == obj["id"])).scalar_one()
+        if found != len(obj["panels"]):
+            absent.append(f"dashboard '{obj['name']}' ({found} of {len(obj['panels'])} panels)")
+    return absent
 
 
 def _outbox_since(conn: Connection, started_at: str) -> int:

@@ -156,3 +156,24 @@ def gg(capsys):
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def lab_factory_big(request, tmp_path) -> Lab:
+    """A One-Roof demo whose 42 app tables hold 100,800 rows."""
+    rows = 2400
+    if request.param == "sqlite":
+        path = tmp_path / "big.db"
+        api.demo(Settings(), str(path), actor="test-builder", rows_per_table=rows)
+        yield Lab("sqlite", Settings(db_url=f"sqlite:///{path}"), f"sqlite:///{path}")
+        return
+    pg = request.getfixturevalue("pg")
+    request.getfixturevalue("pg_template")  # the roles exist
+    name = fresh_database_name()
+    url = pg.create_database(name)
+    settings = Settings(db_url=url)
+    api.demo(settings, actor="test-builder", rows_per_table=rows)
+    api.init(settings, actor="test-builder", roles=True)
+    yield Lab("postgres", Settings(db_url=url, agent_db_url=pg.url(name, user=AGENT_LOGIN)),
+              pg.url(name, user=APPROVER_LOGIN))
+    pg.drop_database(name)

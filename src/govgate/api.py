@@ -22,6 +22,7 @@ from . import doctor as doctor_mod
 from . import gate as gate_mod
 from . import proposal as prop
 from . import ratify as ratify_mod
+from . import rehearse as rehearse_mod
 from . import rollout
 from . import schema as s
 from . import setup
@@ -261,3 +262,9 @@ def doctor(settings: Settings) -> doctor_mod.DoctorResult:
         except GovgateError as exc:
             findings.append(doctor_mod.connection_finding(name, url, exc.message))
     return doctor_mod.DoctorResult(tuple(findings))
+
+
+def rehearse(settings: Settings, plan_path: str | None = None, *, hook: rollout.StepHook | None = None,
+             progress: rehearse_mod.Progress | None = None) -> rehearse_mod.RehearsalResult:
+    """The whole runbook on a fresh copy of production; production is only read."""
+    return rehearse_mod.rehearse(settings, plan_path, hook=hook, progress=progress)

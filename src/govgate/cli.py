@@ -201,6 +201,41 @@ def doctor(settings, as_json):
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("plan", required=False, type=click.Path(dir_okay=False))
+@json_option
+@click.pass_obj
+def rehearse(settings, plan, as_json):
+    """Rehearse the whole runbook on a fresh copy of production; production is only read.
+
+    Copies production, then on the copy alone: propose (PLAN, or the frozen proposal), a
+    rehearsal-only approval, apply, verify, rollback, and a row-by-row comparison with the start.
+    Exit 1 when any step fails.
+    """
+    result = api.rehearse(settings, plan, progress=None if as_json else progress_bar())
+    emit(result, as_json)
+    if not result.ok:
+        sys.exit(1)
+
+
+def progress_bar():
+    """A progress callback that draws on a terminal and stays quiet otherwise."""
+    if not err.is_terminal:
+        return None
+    from rich.progress import Progress
+    bar = Progress(console=err, transient=True)
+    tasks: dict[str, int] = {}
+
+    def update(what: str, done: int, total: int) -> None:
+        if what not in tasks:
+            bar.start()
+            tasks[what] = bar.add_task(what, total=total)
+        bar.update(tasks[what], completed=done, total=total)
+        if done >= total:
+            bar.stop()
+    return update
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and translate errors into exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

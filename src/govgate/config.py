@@ -56,6 +56,7 @@ class Settings:
     report_dir: str = "govgate-reports"
     agent_interval: float = 2.0
     source: str = "defaults"
+    rehearsal: bool = False  # set only by `rehearse`, on its scratch copy; never from configuration
 
     @property
     def agent_url(self) -> str:

@@ -83,6 +83,9 @@ def evaluate(conn: Connection, settings: Settings, proposal_id: str | None = Non
     if verdict is not None:
         return verdict
     reasons = _privilege_reasons(conn)
+    if settings.rehearsal:  # on a scratch copy a privileged connection is expected: say it, don't block
+        notes += [f"rehearsal: {r.message}" for r in reasons]
+        reasons = []
     reasons += _drift_reasons(conn, proposal, state)
     approval, approval_reasons = _find_approval(conn, settings, proposal, directus)
     reasons += approval_reasons
@@ -144,6 +147,12 @@ def _find_approval(conn: Connection, settings: Settings, proposal: prop.Proposal
 def _unusable(conn: Connection, settings: Settings, proposal: prop.Proposal,
               approval: Approval, directus: bool) -> list[Reason]:
     fix_new = f"a human ratifies proposal {proposal.id} again: `govgate ratify {proposal.id}`"
+    if is_rehearsal_approval(approval) and not settings.rehearsal:
+        return [Reason("rehearsal-approval", f"approval {approval.id} is a rehearsal-only approval, "
+                       "which never counts outside a rehearsal copy", fix_new)]
+    if settings.rehearsal and not is_rehearsal_approval(approval):
+        return [Reason("not-rehearsal", f"approval {approval.id} is not a rehearsal approval",
+                       "the rehearsal makes its own")]
     if approval.proposal_sha256 != proposal.sha256:
         return [Reason("wrong-hash", f"approval {approval.id} carries hash "
                        f"{(approval.proposal_sha256 or '')[:12]}…, but proposal {proposal.id} has "
@@ -159,9 +168,17 @@ def _unusable(conn: Connection, settings: Settings, proposal: prop.Proposal,
     if approval.approved_by in agent_ids:
         return [Reason("agent-approval", f"approval {approval.id} was made by the agent's own identity "
                        f"({approval.approved_by}); the agent can never ratify", fix_new)]
-    if directus:
+    if directus and not settings.rehearsal:
         return _provenance_reasons(conn, approval, agent_ids, fix_new)
     return []
+
+
+REHEARSAL_PREFIX = "REHEARSAL-"
+
+
+def is_rehearsal_approval(approval: Approval) -> bool:
+    """Rehearsal approvals are marked by their id; production never accepts one."""
+    return approval.id.startswith(REHEARSAL_PREFIX)
 
 
 def agent_identities(conn: Connection, settings: Settings, directus: bool) -> set[str]:

@@ -13,7 +13,7 @@ from functools import singledispatch
 
 from rich.text import Text
 
-from . import audit, doctor, gate, gap, proposal, ratify, rollout, setup, verify
+from . import audit, doctor, gate, gap, proposal, ratify, rehearse, rollout, setup, verify
 from .api import DemoResult, Report
 from .report import sentences
 
@@ -26,7 +26,7 @@ def to_jsonable(value):
         return value.data
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         data = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        for extra in ("sha256", "ok", "failures"):
+        for extra in ("sha256", "ok", "failures", "failed_step", "production_untouched"):
             if hasattr(type(value), extra) and isinstance(getattr(type(value), extra), property):
                 data[extra] = to_jsonable(getattr(value, extra))
         return data
@@ -198,3 +198,21 @@ def render_html(r: Report) -> str:
     """The report as a standalone HTML page (no external assets)."""
     from .web.pages import render_report_page
     return render_report_page(r.data)
+
+
+@text_lines.register
+def _(r: rehearse.RehearsalResult, **_) -> list[str]:
+    head = (styled("rehearsal passed", "green", f": proposal {r.proposal_id}") if r.ok else
+            styled("rehearsal FAILED", "red", f" at step '{r.failed_step or 'production check'}'"))
+    lines: list = [head]
+    lines += [f"  {'✓' if x.ok else '✗'} {x.name:<9} {x.duration_ms:>6} ms  {x.detail}" for x in r.steps]
+    lines += [f"  differs: {d}" for d in r.differences]
+    untouched = "production untouched" if r.production_untouched else "PRODUCTION CHANGED during the rehearsal"
+    lines.append(f"{untouched}: fingerprint {r.production_fingerprint_before[:16]}… before, "
+                 f"{r.production_fingerprint_after[:16]}… after; row counts "
+                 f"{'equal' if r.production_counts_equal else 'differ'}")
+    if r.predicted_gap_after is not None:
+        lines.append(f"predicted end state: gap {r.predicted_gap_after}, {r.predicted_records} records, "
+                     f"objects: {', '.join(r.predicted_objects) or 'none'}")
+    lines.append(f"the copy ({r.copy}) was {'dropped' if r.copy_dropped else 'NOT dropped'}")
+    return lines

@@ -30,7 +30,7 @@ from .config import DEFAULT_DEMO_PATH, Settings, mask_url
 from .db import Mode, connect, make_engine, transaction
 from .errors import BadInput, GovgateError, Refused
 from .gap import GapReport, gap_report
-from .plan import load_plan, parse_plan
+from .plan import load_plan
 from .state import read_state
 from .verify import VerifyResult, checks
 
@@ -73,26 +73,20 @@ def demo(settings: Settings, path: str | None = None, *, actor: str, rows_per_ta
     if rows_per_table < 1:
         raise BadInput("--rows must be at least 1")
     engine = make_engine(url, create=True)
-    if engine.dialect.name == "sqlite":
-        _clear_sqlite_demo(engine, engine.url.database)
-    else:
-        _require_empty(engine, url)
+    sqlite = engine.dialect.name == "sqlite"
     try:
-        with transaction(engine) as conn:
-            content = demo_mod.build_content(conn, rows_per_table)
-            setup.create_missing(conn, actor)
-            conn.execute(s.settings.insert().values(key="demo", value="oneroof"))
-            demo_mod.seed_governance(conn)
-            demo_mod.grant_demo_permissions(conn)
-            plan = parse_plan(demo_mod.plan_text(), "plans/oneroof-authmodel.yaml")
-            frozen = prop.freeze(conn, plan, actor)
-    except BaseException:
-        if engine.dialect.name == "sqlite":  # leave no empty file behind
-            engine.dispose()
-            Path(engine.url.database).unlink(missing_ok=True)
-        raise
-    engine.dispose()
-    return DemoResult(mask_url(url), content.governed, content.protected, content.sample_rows, frozen.proposal)
+        _clear_sqlite_demo(engine, engine.url.database) if sqlite else _require_empty(engine, url)
+        try:
+            with transaction(engine) as conn:
+                content, frozen = demo_mod.build(conn, rows_per_table, actor)
+        except BaseException:
+            if sqlite:  # the transaction rolled back; leave no empty file behind either
+                engine.dispose()
+                Path(engine.url.database).unlink(missing_ok=True)
+            raise
+    finally:
+        engine.dispose()
+    return DemoResult(mask_url(url), content.governed, content.protected, content.sample_rows, frozen)
 
 
 def _clear_sqlite_demo(engine, path: str) -> None:

@@ -30,13 +30,15 @@ def operator() -> str:
     return os.environ.get("GOVGATE_USER") or getpass.getuser()
 
 
-def emit(value, as_json: bool = False, **opts) -> None:
-    """The one way a command shows its result."""
+def emit(value, as_json: bool = False, *, exit_unless_ok: bool = False, **opts) -> None:
+    """The one way a command shows its result; with EXIT_UNLESS_OK a result that is not ok exits 1."""
     if as_json:
         click.echo(to_json(value))
     else:
         for line in text_lines(value, **opts):
             out.print(line, markup=False)
+    if exit_unless_ok and not value.ok:
+        sys.exit(1)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -117,10 +119,7 @@ def audit(ctx, limit, as_json):
 @click.pass_obj
 def audit_verify(settings, as_json):
     """Check the audit hash chain; exit 1 when it is broken."""
-    result = api.audit_verify(settings)
-    emit(result, as_json)
-    if not result.ok:
-        sys.exit(1)
+    emit(api.audit_verify(settings), as_json, exit_unless_ok=True)
 
 
 @cli.command()
@@ -161,9 +160,7 @@ def apply(settings, dry_run, as_json):
 def verify(settings, as_json):
     """Re-run the rollout's post-conditions: all green, or each failure (exit 1)."""
     result = api.verify(settings)
-    emit(result, as_json)
-    if result.checks and not result.ok:
-        sys.exit(1)
+    emit(result, as_json, exit_unless_ok=bool(result.checks))
 
 
 @cli.command()
@@ -195,10 +192,7 @@ def report(settings, fmt, rollout_id, as_json):
 @click.pass_obj
 def doctor(settings, as_json):
     """Check connectivity, the schema version, and what the agent's credentials can write."""
-    result = api.doctor(settings)
-    emit(result, as_json)
-    if not result.ok:
-        sys.exit(1)
+    emit(api.doctor(settings), as_json, exit_unless_ok=True)
 
 
 @cli.command()
@@ -212,10 +206,8 @@ def rehearse(settings, plan, as_json):
     rehearsal-only approval, apply, verify, rollback, and a row-by-row comparison with the start.
     Exit 1 when any step fails.
     """
-    result = api.rehearse(settings, plan, progress=None if as_json else progress_bar())
-    emit(result, as_json)
-    if not result.ok:
-        sys.exit(1)
+    emit(api.rehearse(settings, plan, progress=None if as_json else progress_bar()), as_json,
+         exit_unless_ok=True)
 
 
 def progress_bar():

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import directus as dx
+from . import proposal, setup
 from . import schema as s
+from .plan import parse_plan
 
 DOMAINS = {
     "transport": ["transport_routes", "transport_stops", "transport_vehicles", "transport_permits",
@@ -64,6 +66,17 @@ class DemoContent:
     governed: int
     protected: int
     sample_rows: int
+
+
+def build(conn: Connection, rows_per_table: int, actor: str):
+    """Everything the demo holds, in the caller's transaction; returns (content, frozen proposal)."""
+    content = build_content(conn, rows_per_table)
+    setup.create_missing(conn, actor)
+    conn.execute(s.settings.insert().values(key="demo", value="oneroof"))
+    seed_governance(conn)
+    grant_demo_permissions(conn)
+    plan = parse_plan(plan_text(), "plans/oneroof-authmodel.yaml")
+    return content, proposal.freeze(conn, plan, actor).proposal
 
 
 def build_content(conn: Connection, rows_per_table: int = 5) -> DemoContent:

@@ -1,0 +1,7 @@
+"""`python -m govgate` is the `govgate` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

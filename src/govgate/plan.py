@@ -147,7 +147,8 @@ def _compose(text: str, file: str):
     return node
 
 
-def _line_index(node, file: str, path: tuple = (), above: frozenset = frozenset()) -> dict[tuple, int]:
+def _line_index(node, file: str, path: tuple = (), above: frozenset = frozenset(),
+                visited: set | None = None) -> dict[tuple, int]:
     """Path of every key and item -> its 1-based line; refuses duplicate keys."""
     line_of = node.start_mark.line + 1
     if id(node) in above:  # an alias of one of its own containers
@@ -155,6 +156,10 @@ def _line_index(node, file: str, path: tuple = (), above: frozenset = frozenset(
                                      file, line_of, ".".join(map(str, path)) or None,
                                      "write the value out instead of using the alias")])
     index = {path: line_of}
+    visited = set() if visited is None else visited
+    if id(node) in visited:  # an alias of a node indexed already: walking it again could explode
+        return index
+    visited.add(id(node))
     above = above | {id(node)}
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
@@ -169,11 +174,11 @@ def _line_index(node, file: str, path: tuple = (), above: frozenset = frozenset(
                                              file, line, ".".join(map(str, path + (key,))),
                                              "merge the two entries into one")])
             seen[key] = line
-            index.update(_line_index(value_node, file, path + (key,), above))
+            index.update(_line_index(value_node, file, path + (key,), above, visited))
             index[path + (key,)] = line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            index.update(_line_index(item, file, path + (i,), above))
+            index.update(_line_index(item, file, path + (i,), above, visited))
     return index
 
 

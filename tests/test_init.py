@@ -1,0 +1,212 @@
+"""`govgate init` creates what is missing and never alters what exists (SPEC 5, 7).
+
+And a database without the governance tables is an environment error (exit 3)
+that names the missing tables and the command that creates them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+import sqlalchemy as sa
+
+from govgate.db import make_engine
+from pgcluster import fresh_database_name
+
+# SPEC section 5: the columns that must exist, and each table's key.
+SPEC_COLUMNS = {
+    "os_authorities": {"code", "name", "active"},
+    "os_governed_collections": {"collection", "domain"},
+    "os_duties": {"code", "title"},
+    "os_proposal_approvals": {"id", "proposal_id", "proposal_sha256", "approved_by", "approved_at", "statement"},
+    "os_accountability": {"collection", "duty", "authority", "rollout_id"},
+}
+SPEC_KEYS = {"os_authorities": ["code"], "os_governed_collections": ["collection"], "os_duties": ["code"],
+             "os_proposal_approvals": ["id"]}
+GOVERNANCE = set(SPEC_COLUMNS)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request, tmp_path):
+    """The URL of an empty database that exists."""
+    if request.param == "sqlite":
+        path = tmp_path / "empty.db"
+        sqlite3.connect(path).close()
+        yield f"sqlite:///{path}"
+        return
+    pg = request.getfixturevalue("pg")
+    name = fresh_database_name()
+    pg.create_database(name)
+    yield pg.url(name)
+    pg.drop_database(name)
+
+
+def _inspect(url: str, fn):
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return fn(sa.inspect(conn), conn)
+    finally:
+        engine.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    return _inspect(url, lambda insp, _: set(insp.get_table_names()))
+
+
+def _snapshot(url: str) -> dict:
+    def take(insp, conn):
+        out = {}
+        for name in sorted(insp.get_table_names()):
+            columns = [c["name"] for c in insp.get_columns(name)]
+            rows = conn.execute(sa.text(f'SELECT * FROM "{name}"')).fetchall()
+            out[name] = (columns, sorted((tuple(r) for r in rows), key=repr))
+        return out
+    return _inspect(url, take)
+
+
+def _execute(url: str, *statements: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for sql in statements:
+                conn.execute(sa.text(sql))
+    finally:
+        engine.dispose()
+
+
+def _scalar(url: str, sql: str):
+    return _inspect(url, lambda _, conn: conn.execute(sa.text(sql)).scalar())
+
+
+def test_init_on_an_empty_database_creates_every_governance_table_with_the_spec_columns(empty_url, gg):
+    result = gg("--db", empty_url, "init")
+    assert result.code == 0, result.err
+    assert "schema version 1" in result.out
+    for table in GOVERNANCE:
+        assert table in result.out  # it says what it created
+
+    def columns(insp, _):
+        return {t: {c["name"] for c in insp.get_columns(t)} for t in GOVERNANCE}
+
+    found = _inspect(empty_url, columns)
+    for table, required in SPEC_COLUMNS.items():
+        assert required <= found[table], (table, required - found[table])
+    keys = _inspect(empty_url, lambda insp, _: {t: insp.get_pk_constraint(t)["constrained_columns"]
+                                                  for t in SPEC_KEYS})
+    assert keys == SPEC_KEYS
+    assert _scalar(empty_url, "SELECT value FROM os_settings WHERE key = 'schema_version'") == "1"
+    assert _scalar(empty_url, "SELECT value FROM os_settings WHERE key = 'external_emission'") == "off"
+
+
+def test_init_creates_empty_governance_tables_and_audits_itself_once(empty_url, gg):
+    assert gg("--db", empty_url, "init").code == 0
+    for table in GOVERNANCE:
+        assert _scalar(empty_url, f"SELECT COUNT(*) FROM {table}") == 0
+    assert _scalar(empty_url, "SELECT COUNT(*) FROM os_audit WHERE kind = 'init'") == 1
+
+
+def test_accountability_holds_one_row_per_slot(empty_url, gg):
+    assert gg("--db", empty_url, "init").code == 0
+    row = ("INSERT INTO os_accountability (collection, duty, authority) "
+           "VALUES ('roads', 'owner', '{}')")
+    _execute(empty_url, row.format("AUTH-A"))
+    with pytest.raises(sa.exc.IntegrityError):
+        _execute(empty_url, row.format("AUTH-B"))
+    assert _scalar(empty_url, "SELECT COUNT(*) FROM os_accountability") == 1
+
+
+def test_init_twice_is_a_no_op_that_changes_no_row(empty_url, gg):
+    assert gg("--db", empty_url, "init").code == 0
+    before = _snapshot(empty_url)
+    again = gg("--db", empty_url, "init")
+    assert again.code == 0, again.err
+    assert "created tables: none (all present)" in again.out
+    assert _snapshot(empty_url) == before
+
+
+def test_init_on_a_demo_database_changes_nothing(lab, gg):
+    before = lab.snapshot()
+    result = gg("--db", lab.url, "init")
+    assert result.code == 0, result.err
+    assert "none (all present)" in result.out
+    assert lab.snapshot() == before
+
+
+def test_init_keeps_an_existing_authorities_table_its_extra_column_and_rows(empty_url, gg):
+    _execute(empty_url,
+             "CREATE TABLE os_authorities (code VARCHAR(64) PRIMARY KEY, name VARCHAR(255) NOT NULL, "
+             "active BOOLEAN NOT NULL, legacy_ref VARCHAR(32))",
+             "INSERT INTO os_authorities (code, name, active, legacy_ref) "
+             "VALUES ('GOV-A', 'Board A', TRUE, 'L-1'), ('GOV-B', 'Board B', FALSE, NULL)")
+    before = _snapshot(empty_url)["os_authorities"]
+
+    result = gg("--db", empty_url, "init")
+
+    assert result.code == 0, result.err
+    created = next(line for line in result.out.splitlines() if line.startswith("created tables:"))
+    assert "os_authorities" not in created
+    assert "os_duties" in created and "os_accountability" in created
+    assert _snapshot(empty_url)["os_authorities"] == before  # same columns, same rows
+    assert "legacy_ref" in before[0]
+    assert GOVERNANCE <= _tables(empty_url)
+    status = gg("--db", empty_url, "status", "--json")
+    assert status.code == 0, status.err
+
+
+def test_status_without_the_governance_tables_exits_3_naming_them_and_init(empty_url, gg):
+    result = gg("--db", empty_url, "status")
+    assert result.code == 3
+    assert "missing governance tables" in result.err
+    for table in GOVERNANCE:
+        assert table in result.err
+    assert "govgate init" in result.err
+    assert _tables(empty_url) == set()  # it created nothing
+
+
+def test_status_names_only_the_tables_that_are_missing(empty_url, gg):
+    assert gg("--db", empty_url, "init").code == 0
+    _execute(empty_url, "DROP TABLE os_duties")
+    result = gg("--db", empty_url, "status")
+    assert result.code == 3
+    missing = next(line for line in result.err.splitlines() if "missing governance tables" in line)
+    assert "os_duties" in missing
+    assert "os_authorities" not in missing
+    assert "govgate init" in result.err
+
+
+def test_propose_without_the_governance_tables_exits_3_and_creates_nothing(empty_url, gg, tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("proposal: P-1\napproval: A-1\ntitle: T\nprotected: []\nassign:\n  GOV-A: [roads]\n")
+    result = gg("--db", empty_url, "propose", str(plan))
+    assert result.code == 3
+    assert "missing governance tables" in result.err and "govgate init" in result.err
+    assert _tables(empty_url) == set()
+
+
+def test_status_after_init_is_blocked_with_no_proposal_and_no_gap(empty_url, gg):
+    assert gg("--db", empty_url, "init").code == 0
+    data = json.loads(gg("--db", empty_url, "status", "--json").out)
+    assert data["status"] == "BLOCKED"
+    assert data["gap"] == 0
+    assert data["proposal"] is None
+    assert [r["code"] for r in data["reasons"]] == ["no-proposal"]
+
+
+def test_init_on_a_missing_sqlite_file_is_an_environment_error_and_creates_no_file(tmp_path, gg):
+    path = tmp_path / "typo.db"
+    result = gg("--db", f"sqlite:///{path}", "init")
+    assert result.code == 3
+    assert str(path) in result.err
+    assert not path.exists()
+
+
+def test_init_roles_on_sqlite_is_refused_as_bad_input(tmp_path, gg):
+    path = tmp_path / "plain.db"
+    sqlite3.connect(path).close()
+    result = gg("--db", f"sqlite:///{path}", "init", "--roles")
+    assert result.code == 2
+    assert "SQLite has no database roles" in result.err
+    assert _tables(f"sqlite:///{path}") == set()  # nothing half-made

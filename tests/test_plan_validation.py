@@ -178,22 +178,22 @@ CASES = [
 
     # -- empty lists -------------------------------------------------------------------
     Case("empty_assign", HEAD.replace("assign:\n", "assign: {}\n"),
-         (5,), ("at least 1 item", "(at assign)")),
+         (5,), ("must list at least one entry", "(at assign)")),
     Case("empty_pattern_list", _plan("  GOV-DOT: []\n"),
-         (6,), ("at least 1 item", "(at assign.GOV-DOT)")),
+         (6,), ("must list at least one entry", "(at assign.GOV-DOT)")),
     Case("empty_collections_list",
          _plan("""\
            GOV-DOT:
              collections: []
          """),
-         (7,), ("at least 1 item", "(at assign.GOV-DOT.collections)")),
+         (7,), ("must list at least one entry", "(at assign.GOV-DOT.collections)")),
     Case("empty_duties_list",
          _plan("""\
            GOV-DOT:
              collections: [transport_*]
              duties: []
          """),
-         (8,), ("at least 1 item", "(at assign.GOV-DOT.duties)")),
+         (8,), ("must list at least one entry", "(at assign.GOV-DOT.duties)")),
 
     # -- names that are not names --------------------------------------------------------
     Case("invalid_proposal_id_characters", VALID.replace("proposal: PROP-TEST-1", "proposal: PROP TEST/1"),
@@ -242,8 +242,9 @@ CASES = [
          setup=("INSERT INTO os_governed_collections (collection, domain) VALUES ('billing_invoices', 'finance')",)),
     Case("slot_assigned_twice_by_two_authorities",
          _plan("  GOV-DOT: [transport_*]\n  GOV-MOIT: [transport_routes]\n"),
-         (7,), ("conflict: slot transport_routes/ownership is assigned to both GOV-DOT (line 6) and GOV-MOIT",
-                "conflict: slot transport_routes/incident is assigned to both GOV-DOT",
+         (7,), ("conflict: slots transport_routes/access, transport_routes/change, transport_routes/incident, "
+                "transport_routes/ownership, transport_routes/retention, transport_routes/stewardship are "
+                "assigned to both GOV-DOT (line 6) and GOV-MOIT (line 7)",
                 "(at assign.GOV-MOIT)"),
          absent=("transport_stops",)),
     Case("duties_restricted_assignments_overlapping",
@@ -255,7 +256,7 @@ CASES = [
              collections: [transport_routes]
              duties: [access, change]
          """),
-         (9,), ("conflict: slot transport_routes/change is assigned to both GOV-DOT (line 6) and GOV-MOIT",
+         (10,), ("conflict: slot transport_routes/change is assigned to both GOV-DOT (line 7) and GOV-MOIT (line 10)",
                 "(at assign.GOV-MOIT)"),
          absent=("transport_routes/access", "transport_routes/ownership")),
     Case("slot_already_held_in_production_by_another_authority",

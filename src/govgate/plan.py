@@ -8,6 +8,7 @@ double assignment). Every problem names its file, line and key.
 from __future__ import annotations
 
 import fnmatch
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Union
@@ -225,6 +226,8 @@ def _explain(err: dict, path: tuple) -> str:
     kind, last = err["type"], path[-1] if path else None
     if kind == "extra_forbidden":
         return f"unknown key '{last}'"
+    if kind == "too_short":
+        return f"'{last}' must list at least one entry"
     if kind == "missing":
         return f"required key '{last}' is missing"
     if kind == "string_pattern_mismatch":
@@ -237,7 +240,6 @@ _HINTS = {
                        "an assignment takes collections and duties",
     "missing": "add the key",
     "string_pattern_mismatch": "use letters, digits and . _ : - (patterns may use * ? [ ])",
-    "too_short": "give at least one entry",
 }
 
 
@@ -272,35 +274,53 @@ def resolve(plan: Plan, state: State) -> tuple[Slot, ...]:
     in place already). Raises PlanError naming every problem found.
     """
     problems: list[PlanProblem] = []
-    taken: dict[tuple[str, str], tuple[str, int | None]] = {}
     known = {code: active for code, _, active in state.authorities}
-    holders = state.holders()
-    slots: list[Slot] = []
+    claims: dict[tuple[str, str], dict[str, int | None]] = defaultdict(dict)  # slot -> authority -> line
     for a in plan.assignments:
         problems += _authority_problems(plan, a, known)
         duties = _duties_of(plan, a, state, problems)
-        for collection in _collections_of(plan, a, state, problems):
+        for collection, line in _collections_of(plan, a, state, problems):
             for duty in duties:
-                slot = (collection, duty)
-                if slot in taken:
-                    other, other_line = taken[slot]
-                    problems.append(plan.problem(
-                        f"conflict: slot {collection}/{duty} is assigned to both {other} "
-                        f"(line {other_line}) and {a.authority}", a.line, f"assign.{a.authority}",
-                        "assign each slot to one authority only"))
-                    continue
-                taken[slot] = (a.authority, a.line)
-                held = holders.get(slot, set())
-                if held - {a.authority}:
-                    problems.append(plan.problem(
-                        f"conflict: slot {collection}/{duty} is already held in production by "
-                        f"{', '.join(sorted(held))}, not {a.authority}", a.line, f"assign.{a.authority}",
-                        "leave that slot out of the plan or remove the existing row first"))
-                elif not held:
-                    slots.append(Slot(collection, duty, a.authority))
+                claims[(collection, duty)].setdefault(a.authority, line)
+    problems += _double_claims(plan, claims)
+    problems += _held_elsewhere(plan, claims, state.holders())
     if problems:
         raise PlanError(problems)
-    return tuple(sorted(slots, key=lambda x: (x.collection, x.duty)))
+    holders = state.holders()
+    return tuple(Slot(c, d, next(iter(who))) for (c, d), who in sorted(claims.items())
+                 if not holders.get((c, d)))
+
+
+def _grouped(items) -> dict:
+    """(collection, key) -> duties, so one problem speaks for a whole collection."""
+    out: dict = defaultdict(list)
+    for (collection, duty), key in items:
+        out[(collection, key)].append(duty)
+    return out
+
+
+def _slots_text(collection: str, duties: list[str]) -> str:
+    names = ", ".join(f"{collection}/{d}" for d in duties)
+    return f"slot {names} is" if len(duties) == 1 else f"slots {names} are"
+
+
+def _double_claims(plan: Plan, claims: dict) -> list[PlanProblem]:
+    doubles = ((slot, tuple(who.items())) for slot, who in claims.items() if len(who) > 1)
+    out = []
+    for (collection, who), duties in _grouped(doubles).items():
+        names = " and ".join(f"{a} (line {line})" for a, line in who)
+        out.append(plan.problem(f"conflict: {_slots_text(collection, duties)} assigned to both {names}",
+                                who[-1][1], f"assign.{who[-1][0]}", "assign each slot to one authority only"))
+    return out
+
+
+def _held_elsewhere(plan: Plan, claims: dict, holders: dict) -> list[PlanProblem]:
+    held = ((slot, (tuple(sorted(holders[slot])), a, line)) for slot, who in claims.items()
+            for a, line in who.items() if holders.get(slot, set()) - {a})
+    return [plan.problem(f"conflict: {_slots_text(collection, duties)} already held in production by "
+                         f"{', '.join(others)}, not {a}", line, f"assign.{a}",
+                         "leave them out of the plan or remove the existing rows first")
+            for (collection, (others, a, line)), duties in _grouped(held).items()]
 
 
 def _authority_problems(plan: Plan, a: Assignment, known: dict[str, bool]) -> list[PlanProblem]:
@@ -329,9 +349,10 @@ def _duties_of(plan: Plan, a: Assignment, state: State, problems: list) -> list[
     return seen
 
 
-def _collections_of(plan: Plan, a: Assignment, state: State, problems: list) -> list[str]:
+def _collections_of(plan: Plan, a: Assignment, state: State, problems: list) -> list[tuple[str, int | None]]:
+    """(collection, line of the pattern that matched it) for each collection the assignment names."""
     governed = [c for c, _ in state.governed]
-    matched: list[str] = []
+    matched: dict[str, int | None] = {}
     key = f"assign.{a.authority}"
     for pattern, line in zip(a.collections, a.pattern_lines):
         guard = _protected_by(plan, pattern)
@@ -349,9 +370,9 @@ def _collections_of(plan: Plan, a: Assignment, state: State, problems: list) -> 
                 problems.append(plan.problem(f"'{pattern}' matches protected collection '{hit}' "
                                              f"(protected: {guard})", line, key,
                                              "narrow the pattern so it leaves protected collections out"))
-            elif hit not in matched:
-                matched.append(hit)
-    return matched
+            else:
+                matched.setdefault(hit, line)
+    return list(matched.items())
 
 
 def _protected_by(plan: Plan, name: str) -> str | None:

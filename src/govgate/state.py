@@ -72,7 +72,7 @@ class State:
         return cls(
             governed=tuple(tuple(r) for r in data["governed"]),
             duties=tuple(tuple(r) for r in data["duties"]),
-            authorities=tuple((c, n, bool(a)) for c, n, a in data["authorities"]),
+            authorities=tuple((c, n, as_bool(a)) for c, n, a in data["authorities"]),
             accountability=tuple(tuple(r) for r in data["accountability"]),
             rollouts=tuple(data["rollouts"]),
             external_emission=data["external_emission"],
@@ -129,7 +129,7 @@ def read_state(conn: Connection, proposal_id: str | None) -> State:
     return State(
         governed=_sorted(rows(sa.select(s.governed_collections.c.collection, s.governed_collections.c.domain))),
         duties=_sorted(rows(sa.select(s.duties.c.code, s.duties.c.title))),
-        authorities=_sorted((c, n, bool(a)) for c, n, a in rows(
+        authorities=_sorted((c, n, as_bool(a)) for c, n, a in rows(
             sa.select(s.authorities.c.code, s.authorities.c.name, s.authorities.c.active))),
         accountability=_sorted(rows(sa.select(
             s.accountability.c.collection, s.accountability.c.duty,
@@ -146,12 +146,33 @@ def _sorted(rows) -> tuple:
 
 
 def require_tables(conn: Connection) -> None:
-    """Raises SchemaMissing naming every governance or journal table that is absent."""
-    present = set(sa.inspect(conn).get_table_names())
+    """Raises SchemaMissing naming every governance or journal table, or column, that is absent.
+
+    Tables other tools created may carry more columns; the ones SPEC section 5
+    names (and govgate's own) must be there.
+    """
+    insp = sa.inspect(conn)
+    present = set(insp.get_table_names())
     missing = [t for t in s.ALL_TABLES if t not in present]
     if missing:
         raise SchemaMissing(f"missing governance tables: {', '.join(missing)}",
                             hint="run `govgate init` to create them (existing rows are never altered)")
+    for name in s.ALL_TABLES:
+        have = {c["name"] for c in insp.get_columns(name)}
+        lacking = [c.name for c in s.metadata.tables[name].columns if c.name not in have]
+        if lacking:
+            raise SchemaMissing(f"table {name} lacks the columns {', '.join(lacking)}",
+                                hint="add them (govgate init never alters existing tables)")
+
+
+_FALSE = {"0", "false", "f", "no", "n", "off", ""}
+
+
+def as_bool(value) -> bool:
+    """A boolean as any database or tool may have stored it (SQLite: 0/1 or text)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in _FALSE
+    return bool(value)
 
 
 # -- conflicts -----------------------------------------------------------------

@@ -177,3 +177,13 @@ def lab_factory_big(request, tmp_path) -> Lab:
     yield Lab("postgres", Settings(db_url=url, agent_db_url=pg.url(name, user=AGENT_LOGIN)),
               pg.url(name, user=APPROVER_LOGIN))
     pg.drop_database(name)
+
+
+PROPOSAL = "PROP-AUTHMODEL-1"
+APPROVER = "approver@oneroof.example"
+
+
+def ratify(lab: Lab, approval_id: str | None = None, settings: Settings | None = None):
+    """A human ratifies the demo proposal through the library, as if typing the approval id."""
+    return api.ratify(settings or lab.settings, PROPOSAL, approver=APPROVER,
+                      confirm=lambda request: request.approval_id, interactive=True, approval_id=approval_id)

@@ -120,8 +120,13 @@ def verify_chain(conn: Connection) -> ChainCheck:
 
 def _unrecorded(conn: Connection) -> str | None:
     """A journal entry with no audit event means rows were cut from the chain's end."""
-    seen = {(e.kind, e.proposal_id if e.kind == Kind.PROPOSAL.value else e.rollout_id)
-            for e in events(conn)}
+    trail = events(conn)
+    seen = {(e.kind, e.proposal_id if e.kind == Kind.PROPOSAL.value else e.rollout_id) for e in trail}
+    for e in trail:  # a forced rollback says so in its own (hashed) row: its `forced` row must follow
+        forced = e.kind == Kind.ROLLBACK.value and e.detail.get("forced")
+        if forced and (Kind.FORCED.value, e.rollout_id) not in seen:
+            return (f"the forced rollback of {e.rollout_id} has no `forced` audit row "
+                    "(rows were removed from the trail)")
     for (pid,) in conn.execute(sa.select(s.proposals.c.id)):
         if (Kind.PROPOSAL.value, pid) not in seen:
             return f"proposal {pid} has no audit row (rows were removed from the trail)"

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import schema as s
+from .errors import CheckFailed
 
 ROLLOUT_TABLES = frozenset({"os_accountability", "os_rollouts", "os_audit"})
 DIRECTUS_TABLES = frozenset({"directus_dashboards", "directus_panels"})
@@ -72,9 +73,17 @@ def confined(conn: Connection, guard: Guard) -> Iterator[Guard]:
         raw.set_authorizer(guard._authorize)
     try:
         yield guard
+    except Exception as exc:
+        if guard.denied:  # the statement failed because the authorizer denied it: say what it was
+            raise CheckFailed("the rollout tried to write outside what it may write",
+                              failures=tuple(f"confinement: {d}" for d in guard.denied)) from exc
+        raise
     finally:
         if raw is not None:
-            raw.set_authorizer(None)
+            try:
+                raw.set_authorizer(None)
+            except sqlite3.ProgrammingError:  # the connection is closed, its authorizer gone with it
+                pass
 
 
 def _postgres_violations(conn: Connection, guard: Guard) -> list[str]:

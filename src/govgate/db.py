@@ -88,11 +88,12 @@ def _sqlite_engine(parsed, *, read_only: bool, create: bool) -> Engine:
 def _postgres_engine(parsed, *, read_only: bool) -> Engine:
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    options = "-c default_transaction_read_only=on" if read_only else ""
     args = {"connect_timeout": 5, "application_name": "govgate"}
-    if options:
-        args["options"] = options
-    return sa.create_engine(parsed, connect_args=args, pool_pre_ping=True)
+    if not read_only:
+        return sa.create_engine(parsed, connect_args=args, pool_pre_ping=True)
+    # One snapshot per read: a verdict never mixes states from before and after another commit.
+    args["options"] = "-c default_transaction_read_only=on"
+    return sa.create_engine(parsed, connect_args=args, pool_pre_ping=True, isolation_level="REPEATABLE READ")
 
 
 def is_postgres(conn_or_engine) -> bool:

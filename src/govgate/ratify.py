@@ -64,6 +64,11 @@ def prepare(conn: Connection, settings: Settings, proposal_id: str, approver: st
     if proposal is None:
         raise BadInput(f"there is no proposal {proposal_id}", hint="`govgate status` names the current one")
     directus = settings.directus if settings.directus is not None else dx.is_directus(conn)
+    agent_ids = agent_identities(conn, settings, directus)
+    refusal = Refused(f"'{approver}' is the agent's identity; the agent can never ratify",
+                      hint="a human runs `govgate ratify` under their own name")
+    if approver in agent_ids:  # before any lookup: the agent is refused as the agent
+        raise refusal
     recorded, label = approver, approver
     if directus:
         recorded = dx.user_id(conn, approver)
@@ -71,9 +76,8 @@ def prepare(conn: Connection, settings: Settings, proposal_id: str, approver: st
             raise BadInput(f"'{approver}' is not a Directus user of this database",
                            hint="pass --as with your Directus e-mail address")
         label = f"{approver} (Directus user {recorded})"
-    if {approver, recorded} & agent_identities(conn, settings, directus):
-        raise Refused(f"'{approver}' is the agent's identity; the agent can never ratify",
-                      hint="a human runs `govgate ratify` under their own name")
+    if recorded in agent_ids:
+        raise refusal
     approval_id = approval_id or _free_approval_id(conn, proposal.approval_id)
     if _approval_exists(conn, approval_id):
         raise BadInput(f"approval id {approval_id} is taken", hint="choose another with --approval-id")
@@ -114,14 +118,21 @@ def record(conn: Connection, request: RatificationRequest, typed: str, *, intera
 def _directus_activity(conn: Connection, request: RatificationRequest, now: datetime) -> None:
     # What the Directus app records when a person creates the item: the gate
     # checks this provenance, and the approver's own session writes it.
-    activity_id = conn.execute(dx.activity.insert().values(
-        action="create", user=request.approver, timestamp=now, ip=None, user_agent="govgate ratify",
-        collection=s.approvals.name, item=request.approval_id, origin="govgate ratify")
-        .returning(dx.activity.c.id)).scalar_one()
+    values = dict(action="create", user=request.approver, timestamp=now, ip=None, user_agent="govgate ratify",
+                  collection=s.approvals.name, item=request.approval_id, origin="govgate ratify")
+    if conn.dialect.name == "postgresql":
+        # INSERT … RETURNING would need SELECT on directus_activity; the approver's
+        # role may only insert there, so the id comes from the table's sequence.
+        activity_id = conn.execute(sa.text(
+            "SELECT nextval(pg_get_serial_sequence('directus_activity', 'id'))")).scalar_one()
+        conn.execute(dx.activity.insert().inline().values(id=activity_id, **values))
+    else:
+        activity_id = conn.execute(dx.activity.insert().values(**values)
+                                   .returning(dx.activity.c.id)).scalar_one()
     data = {"id": request.approval_id, "proposal_id": request.proposal.id,
             "proposal_sha256": request.proposal.sha256, "statement": request.statement}
-    conn.execute(dx.revisions.insert().values(activity=activity_id, collection=s.approvals.name,
-                                              item=request.approval_id, data=data, delta=data))
+    conn.execute(dx.revisions.insert().inline().values(  # inline: no RETURNING, which needs SELECT
+        activity=activity_id, collection=s.approvals.name, item=request.approval_id, data=data, delta=data))
 
 
 def _approval_exists(conn: Connection, approval_id: str) -> bool:

@@ -52,7 +52,7 @@ def checks(conn: Connection, proposal, rollout_id: str, state: State | None = No
     missing = _missing_records(state, json.loads(row.records), rollout_id)
     absent = _absent_objects(conn, json.loads(row.created_objects))
     emission = state.external_emission
-    outbox = _outbox_since(conn, row.started_at)
+    outbox = _outbox_during(conn, row.started_at, row.finished_at)
     return [
         Check("gap", state.gap == proposal.predicted_gap,
               f"the gap is {state.gap}, predicted {proposal.predicted_gap}"),
@@ -62,7 +62,7 @@ def checks(conn: Connection, proposal, rollout_id: str, state: State | None = No
         Check("dashboards", not absent, "dashboard objects missing: " + ", ".join(absent)
               if absent else "dashboard views in place"),
         Check("external emission", emission == "off" and outbox == 0,
-              f"external emission is '{emission}', {outbox} outbox rows since the rollout began"),
+              f"external emission is '{emission}', {outbox} outbox rows written during the rollout"),
     ]
 
 
@@ -87,6 +87,12 @@ def _absent_objects(conn: Connection, objects: list[dict]) -> list[str]:
     return absent
 
 
-def _outbox_since(conn: Connection, started_at: str) -> int:
-    return conn.execute(sa.select(sa.func.count()).select_from(s.outbox)
-                        .where(s.outbox.c.created_at >= started_at)).scalar_one()
+def _outbox_during(conn: Connection, started_at: str, finished_at: str | None) -> int:
+    """Outbox rows written while the rollout ran (still running: since it began).
+
+    Later rows belong to later, separately approved work, not to the rollout.
+    """
+    query = sa.select(sa.func.count()).select_from(s.outbox).where(s.outbox.c.created_at >= started_at)
+    if finished_at:
+        query = query.where(s.outbox.c.created_at <= finished_at)
+    return conn.execute(query).scalar_one()

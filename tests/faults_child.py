@@ -1,0 +1,40 @@
+"""A child process for the kill -9 tests: runs apply or rollback and SIGKILLs itself at one step.
+
+    python faults_child.py apply|rollback STEP DB_URL AGENT_URL
+
+The hook kills the process (SIGKILL: no cleanup, no exception handler, no
+atexit) just before STEP runs, in the middle of the rollout's transaction.
+Exit status 0 means the step was never reached, which the test treats as a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from govgate import api
+from govgate.config import Settings
+
+
+def main(argv: list[str]) -> int:
+    action, step, db_url, agent_url = argv
+    settings = Settings(db_url=db_url, agent_db_url=agent_url)
+
+    def hook(name, conn):
+        if name == step:
+            sys.stdout.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    if action == "apply":
+        api.apply(settings, hook=hook)
+    elif action == "rollback":
+        api.rollback(settings, hook=hook)
+    else:
+        raise SystemExit(f"unknown action {action}")
+    print(f"step {step} was never reached", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,124 @@
+"""Confined writes (SPEC 4.4, 4.5): a rollout writes only what it may write.
+
+A stray statement run inside the rollout's own transaction (through the step hook,
+on the same connection) is caught: on SQLite the authorizer denies it as it is
+prepared; on PostgreSQL the agent's least-privilege role is refused by the
+database, and, should that role have been granted too much, the pre-commit check
+(`pg_stat_xact_user_tables`, `pg_class`) catches the write. Either way the
+rollout aborts naming what was written, and every table is exactly as before.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from govgate import api
+from govgate.errors import Aborted
+from govgate.gate import Status
+from conftest import ratify
+
+PROPOSAL = "PROP-AUTHMODEL-1"
+APPROVER = "approver@oneroof.example"
+
+BILLING = "INSERT INTO billing_invoices (id, name, status, notes) VALUES (9001, 'stray', 'draft', 'x')"
+AUTHORITIES = "UPDATE os_authorities SET name = 'Hijacked' WHERE code = 'GOV-DOT'"
+CREATE_TABLE = "CREATE TABLE os_stray (id integer)"
+
+
+def stray(at_step: str, sql: str):
+    def hook(name, conn):
+        if name == at_step:
+            conn.execute(sa.text(sql))
+    return hook
+
+
+def audit_rows(lab) -> list[tuple]:
+    return lab.rows("SELECT seq, kind, detail FROM os_audit ORDER BY seq")
+
+
+def assert_aborted_and_nothing_written(lab, action, hook, step: str, *phrases: str) -> Aborted:
+    before, audit_before = lab.snapshot(exclude=("os_audit",)), audit_rows(lab)
+    with pytest.raises(Aborted) as aborted:
+        action(lab.settings, hook=hook)
+    assert aborted.value.step == step
+    for phrase in phrases:
+        assert phrase in aborted.value.message, aborted.value.message
+    assert lab.snapshot(exclude=("os_audit",)) == before
+    new = audit_rows(lab)[len(audit_before):]
+    assert [kind for _, kind, _ in new] == ["abort"]
+    assert f'"step":"{step}"' in new[0][2]
+    return aborted.value
+
+
+def grant_too_much(lab) -> None:
+    """A misconfigured agent role: the database would let these writes through."""
+    lab.execute("GRANT INSERT, UPDATE ON billing_invoices, os_authorities TO gg_agent_login")
+
+
+@pytest.mark.parametrize("step", ["dashboard", "verify"])
+def test_a_write_to_billing_invoices_inside_apply_is_caught_and_nothing_is_written(lab, step):
+    ratify(lab)
+    invoices = lab.rows("SELECT * FROM billing_invoices ORDER BY id")
+    assert_aborted_and_nothing_written(lab, api.apply, stray(step, BILLING), step, "billing_invoices")
+    assert lab.rows("SELECT * FROM billing_invoices ORDER BY id") == invoices
+    assert api.status(lab.settings).status is Status.READY
+
+
+def test_a_write_to_os_authorities_inside_apply_is_caught_and_nothing_is_written(lab):
+    ratify(lab)
+    assert_aborted_and_nothing_written(lab, api.apply, stray("records", AUTHORITIES), "records", "os_authorities")
+    assert lab.scalar("SELECT name FROM os_authorities WHERE code = 'GOV-DOT'") == "Department of Transport"
+    assert api.status(lab.settings).status is Status.READY
+
+
+def test_a_create_table_inside_apply_is_caught_and_nothing_is_created(lab):
+    ratify(lab)
+    # SQLite denies the statement itself; PostgreSQL lets the agent create tables and
+    # the pre-commit check finds the relation its transaction created.
+    caught_at = "views" if lab.backend == "sqlite" else "verify"
+    assert_aborted_and_nothing_written(lab, api.apply, stray("views", CREATE_TABLE), caught_at, "os_stray")
+    assert "os_stray" not in sa.inspect(lab.engine()).get_table_names()
+    assert api.status(lab.settings).status is Status.READY
+
+
+def test_on_sqlite_the_authorizer_denies_the_stray_statement_itself(sqlite_lab):
+    ratify(sqlite_lab)
+    aborted = assert_aborted_and_nothing_written(sqlite_lab, api.apply, stray("verify", BILLING), "verify",
+                                                 "confinement: insert into billing_invoices")
+    assert "not authorized" in str(aborted.__cause__.__cause__)
+
+
+postgres_only = pytest.mark.parametrize("lab", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                                        indirect=True)
+
+
+@postgres_only
+def test_on_postgres_the_agent_role_is_refused_the_stray_write_by_the_database(lab):
+    ratify(lab)
+    assert_aborted_and_nothing_written(lab, api.apply, stray("verify", BILLING), "verify",
+                                       "permission denied for table billing_invoices")
+
+
+@postgres_only
+@pytest.mark.parametrize("sql,step,phrase", [
+    (BILLING, "verify", "confinement: wrote billing_invoices (1 inserted, 0 updated, 0 deleted)"),
+    (BILLING, "dashboard", "confinement: wrote billing_invoices (1 inserted, 0 updated, 0 deleted)"),
+    (AUTHORITIES, "records", "confinement: wrote os_authorities (0 inserted, 1 updated, 0 deleted)"),
+    (CREATE_TABLE, "views", "confinement: created or altered os_stray"),
+], ids=["billing-at-verify", "billing-at-dashboard", "authorities-at-records", "create-table-at-views"])
+def test_on_postgres_the_pre_commit_check_catches_what_an_overgranted_role_could_write(lab, sql, step, phrase):
+    ratify(lab)
+    grant_too_much(lab)
+    assert_aborted_and_nothing_written(lab, api.apply, stray(step, sql), "verify",
+                                       "verification failed before commit", phrase)
+    assert api.status(lab.settings).status is Status.READY
+
+
+def test_a_write_to_billing_invoices_inside_rollback_is_caught_audited_and_nothing_is_removed(lab):
+    ratify(lab)
+    api.apply(lab.settings)
+    if lab.backend == "postgres":
+        grant_too_much(lab)  # so that it is the rollback's own check, not the role, that catches it
+    assert_aborted_and_nothing_written(lab, api.rollback, stray("prove", BILLING), "prove", "billing_invoices")
+    assert api.status(lab.settings).status is Status.APPLIED

@@ -81,7 +81,7 @@ def build(conn: Connection, rows_per_table: int, actor: str):
 
 def build_content(conn: Connection, rows_per_table: int = 5) -> DemoContent:
     """Create the replica's Directus and app tables and fill them (no governance tables)."""
-    dx.metadata.create_all(conn)
+    dx.create_tables(conn)  # Directus's own DDL: the replica's system tables are the real ones
     _directus_rows(conn)
     app_tables = [(t, d) for d, names in DOMAINS.items() for t in names] + [(t, "protected") for t in PROTECTED]
     total = 0

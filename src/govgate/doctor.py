@@ -33,7 +33,8 @@ class DoctorResult:
 
 
 SENSITIVE = ("os_proposal_approvals", "os_authorities", "os_governed_collections", "os_duties",
-             "os_settings", "os_outbox", "directus_permissions", "directus_policies", "directus_access")
+             "os_settings", "os_outbox", "directus_permissions", "directus_policies", "directus_access",
+             "directus_activity")  # forged activity would fake an approval's provenance
 
 
 def schema_findings(conn: Connection) -> list[Finding]:
@@ -72,25 +73,85 @@ def agent_findings(conn: Connection, settings: Settings, protected: tuple[str, .
     return out
 
 
+# Directus system collections through which a user could give itself more rights.
+_ESCALATION = ("directus_permissions", "directus_policies", "directus_access", "directus_roles", "directus_users")
+
+
 def directus_findings(conn: Connection, settings: Settings) -> list[Finding]:
-    """Whether the configured Directus agent user could create approvals through the API."""
+    """Whether the configured Directus agent user could create approvals through the API.
+
+    Looks at every policy that applies to the user: its own, its role's and the role's
+    parents', and the public policy. It must have no admin access, no create/update on
+    os_proposal_approvals, and no create/update on the collections that hand out rights.
+    Also checks that Directus records activity on the approvals collection, without
+    which no approval can ever be proven to come from a person.
+    """
     if not dx.is_directus(conn):
         return [Finding("directus", True, "not a Directus database")]
+    out = _registration_findings(conn)
     user = settings.directus_agent_user
     uid = dx.user_id(conn, user)
     if uid is None:
-        return [Finding("directus agent user", True,
-                        f"the agent's Directus user is {'not configured' if not user else 'unknown: ' + user}"
-                        " — set [agent] directus_user in govgate.toml so its approvals are refused",
-                        warning=True)]
+        return out + [Finding("directus agent user", True,
+                              f"the agent's Directus user is {'not configured' if not user else 'unknown: ' + user}"
+                              " — set [agent] directus_user in govgate.toml so its approvals are refused",
+                              warning=True)]
     policies = dx.policies_of(conn, uid)
+    ids = [p for p, _ in policies]
     admin = [p for p, is_admin in policies if is_admin]
-    can = dx.policy_actions(conn, [p for p, _ in policies], s.approvals.name)
-    bad = admin or ({"create", "update"} & can)
-    detail = (f"Directus user {user} has admin access" if admin else
-              f"Directus user {user} may {', '.join(sorted(can)) or 'not touch'} {s.approvals.name}")
-    return [Finding("directus agent user", not bad,
-                    detail + (" — it could create approvals; give it a read-only API policy" if bad else ""))]
+    can = dx.policy_actions(conn, ids, s.approvals.name)
+    escalate = sorted(f"{a} {c}" for c in _ESCALATION for a in dx.policy_actions(conn, ids, c) & {"create", "update"})
+    if admin:
+        out.append(Finding("directus agent user", False, f"Directus user {user} has admin access — it could "
+                           "create approvals; give it an API-only policy that only reads them"))
+    else:
+        bad = {"create", "update"} & can
+        detail = f"Directus user {user} may {', '.join(sorted(can)) or 'not touch'} {s.approvals.name}"
+        out.append(Finding("directus agent user", not bad,
+                           detail + (" — it could create approvals; give it a policy that only reads them"
+                                     if bad else ": it cannot create approvals")))
+        if escalate:
+            out.append(Finding("directus agent rights", False,
+                               f"Directus user {user} may {', '.join(escalate)} — it could give itself the right "
+                               "to create approvals; remove those permissions from its policies"))
+    if dx.app_access(conn, ids):
+        out.append(Finding("directus agent app access", True, f"Directus user {user} can open the Directus app "
+                           "(and takes a licence seat); the agent only needs the API: set app_access off",
+                           warning=True))
+    return out
+
+
+def _readable(conn: Connection, table: str) -> bool:
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool(conn.execute(sa.text("SELECT has_table_privilege(current_user, :t, 'SELECT')"), {"t": table}).scalar())
+
+
+def _registration_findings(conn: Connection) -> list[Finding]:
+    if not _readable(conn, "directus_collections"):
+        return []
+    c, f = dx.collections.c, dx.fields.c
+    row = conn.execute(sa.select(c.accountability).where(c.collection == s.approvals.name)).first()
+    if row is None:
+        return [Finding("directus approvals collection", False, f"{s.approvals.name} is not registered in "
+                        "Directus — run `govgate init` (it registers the governance tables)")]
+    if row.accountability is None:
+        return [Finding("directus approvals collection", False, f"Directus does not record activity on "
+                        f"{s.approvals.name} (accountability is off), so no approval can be proven to "
+                        "come from a person — set the collection's Activity & Versioning to track activity")]
+    if not _readable(conn, "directus_fields"):
+        return [Finding("directus approvals collection", True, f"{s.approvals.name} is registered and Directus "
+                        "records who creates each approval (activity)")]
+    specials = dict(conn.execute(sa.select(f.field, f.special).where(
+        f.collection == s.approvals.name, f.field.in_(("approved_by", "approved_at")))).all())
+    missing = [name for name, want in (("approved_by", "user-created"), ("approved_at", "date-created"))
+               if want not in (specials.get(name) or "").split(",")]
+    if missing:
+        return [Finding("directus approvals collection", True, f"{', '.join(missing)} of {s.approvals.name} "
+                        "are not filled by Directus (user-created / date-created) — the gate relies on "
+                        "Directus's activity, but the app will not show who approved", warning=True)]
+    return [Finding("directus approvals collection", True, f"{s.approvals.name} is registered; Directus records "
+                    "who creates each approval (activity) and fills approved_by/approved_at")]
 
 
 def connection_finding(name: str, url: str, error: str | None) -> Finding:

@@ -195,16 +195,27 @@ def agent_identities(conn: Connection, settings: Settings, directus: bool) -> se
 
 def _provenance_reasons(conn: Connection, approval: Approval, agent_ids: set[str],
                         fix: str) -> list[Reason]:
-    act = dx.activity.c
-    creators = [str(u) if u is not None else None for (u,) in conn.execute(
-        sa.select(act.user).where(act.collection == s.approvals.name, act.action == "create",
-                                  act.item == approval.id))]
-    if not creators:
+    # Only directus_activity is trusted: Directus writes it itself for every item made
+    # through its API or app, SQL leaves none, and the agent's role cannot write it.
+    # Revisions are not used: they hold the values as the client sent them.
+    fix = (f"a person creates a new approval of {approval.proposal_id} in the Directus app or API "
+           f"(or runs `govgate ratify {approval.proposal_id}`)")
+    seen = dx.provenance(conn, s.approvals.name, approval.id)
+    if not seen.creators:
         return [Reason("no-provenance", f"approval {approval.id} was not created by a person in Directus: "
                        "no `create` activity records it (rows inserted with SQL leave none)", fix)]
-    if any(c is None or c in agent_ids for c in creators):
+    if any(c is None or c in agent_ids for c in seen.creators):
         return [Reason("agent-approval", f"approval {approval.id} was created in Directus by the agent's "
                        "user or by no user at all", fix)]
+    if seen.editors:
+        who = ", ".join(sorted({e or "no user" for e in seen.editors}))
+        return [Reason("approval-edited", f"approval {approval.id} was edited in Directus after it was "
+                       f"created (by {who}); an approval is made once and never changed", fix)]
+    creator = seen.creators[-1]
+    if approval.approved_by is not None and dx.user_id(conn, approval.approved_by) != creator:
+        return [Reason("approver-mismatch", f"approval {approval.id} names {approval.approved_by} as its "
+                       f"approver, but Directus recorded its creation by user {creator}: the row was "
+                       "changed outside Directus", fix)]
     return []
 
 

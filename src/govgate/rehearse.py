@@ -301,8 +301,9 @@ class _Run:
         with self._copy() as conn:
             p = prop.load(conn, self.proposal_id)
             approval_id = f"{REHEARSAL_PREFIX}{uuid.uuid4().hex[:8]}"
+            # approved_by: nobody's (the column is uuid on a PostgreSQL Directus).
             conn.execute(s.approvals.insert().values(
-                id=approval_id, proposal_id=p.id, proposal_sha256=p.sha256, approved_by="govgate-rehearsal",
+                id=approval_id, proposal_id=p.id, proposal_sha256=p.sha256, approved_by=None,
                 approved_at=datetime.now(timezone.utc),
                 statement="REHEARSAL ONLY: made on a scratch copy; never valid in production"))
         return f"rehearsal-only approval {approval_id} on the copy"

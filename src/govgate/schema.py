@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from .directus import UserRef
+
 SCHEMA_VERSION = "1"
 
 metadata = sa.MetaData()
@@ -38,7 +40,7 @@ approvals = sa.Table(
     sa.Column("proposal_sha256", sa.String(64), nullable=False),
     # Directus fills these itself (special user-created / date-created) when a human
     # creates the row in the app; govgate ratify fills them on plain SQL databases.
-    sa.Column("approved_by", sa.String(255)),
+    sa.Column("approved_by", UserRef()),  # VARCHAR(255); uuid on a PostgreSQL Directus (directus_meta)
     sa.Column("approved_at", sa.DateTime(timezone=True)),
     sa.Column("statement", sa.Text),
 )

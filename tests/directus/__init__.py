@@ -1,0 +1,1 @@
+"""The Directus suite (a package, so that its conftest and helpers never shadow tests/conftest.py)."""

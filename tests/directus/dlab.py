@@ -1,0 +1,229 @@
+"""Helpers of the Directus suite: the lab, the operator's set-up, REST calls (see conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from govgate import api
+from govgate import demo as demo_mod
+from govgate.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_SCRIPT = ROOT / "scripts" / "directus-lab"
+SUITE_DIR = Path(__file__).resolve().parent
+INSTALL_TIMEOUT_S = 1200
+APPROVER_EMAIL = "approver@example.com"
+AGENT_EMAIL = "agent@example.com"
+ROGUE_EMAIL = "rogue-agent@example.com"
+AGENT_LOGIN = "gg_directus_agent"
+TIMINGS: dict[str, float] = {}
+
+
+@dataclass
+class DirectusLab:
+    """A running Directus 12.4.0 lab (PostgreSQL) and what lab.env says about it."""
+
+    dir: Path
+    env: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.env["DIRECTUS_URL"]
+
+    @property
+    def admin_token(self) -> str:
+        return self.env["DIRECTUS_ADMIN_TOKEN"]
+
+    @property
+    def owner_url(self) -> str:
+        """Directus's own database role (owner of its tables)."""
+        return self.env["GOVGATE_DB"]
+
+    @property
+    def superuser_url(self) -> str:
+        return self.env["PG_SUPERUSER_URL"]
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        """A REST client on the lab (127.0.0.1 only), as the admin unless TOKEN is given."""
+        assert self.url.startswith("http://127.0.0.1:"), self.url
+        return httpx.Client(base_url=self.url, timeout=30, trust_env=False,
+                            headers={"Authorization": f"Bearer {token or self.admin_token}"})
+
+    def rows(self, sql: str, url: str | None = None, **params) -> list[tuple]:
+        engine = sa.create_engine(url or self.superuser_url)
+        try:
+            with engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+        finally:
+            engine.dispose()
+
+    def scalar(self, sql: str, **params):
+        return self.rows(sql, **params)[0][0]
+
+    def execute(self, sql: str, url: str | None = None, **params) -> None:
+        engine = sa.create_engine(url or self.superuser_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(sql), params)
+        finally:
+            engine.dispose()
+
+
+def read_env(path: Path) -> dict[str, str]:
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            out[key] = value
+    return out
+
+
+def run_lab(*args: str, timeout: float, log: Path) -> float:
+    started = time.monotonic()
+    with log.open("ab") as out:
+        done = subprocess.run([str(LAB_SCRIPT), *args], stdout=out, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+    if done.returncode != 0:
+        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
+        pytest.fail(f"scripts/directus-lab {' '.join(args)} failed (exit {done.returncode}):\n{tail}",
+                    pytrace=False)
+    return time.monotonic() - started
+
+
+@contextmanager
+def running_lab(db: str) -> Iterator[DirectusLab]:
+    """`scripts/directus-lab install`, then `start --db DB` in a fresh folder under /tmp; stop at the end.
+
+    The folder is under /tmp and made by mkdtemp: the lab script opens it (o+x) to the
+    postgres OS user, which must reach its socket and data folder.
+    """
+    if os.environ.get("GOVGATE_SKIP_DIRECTUS") and not os.environ.get("CI"):  # CI always runs it
+        pytest.skip("GOVGATE_SKIP_DIRECTUS is set")
+    folder = Path(tempfile.mkdtemp(prefix=f"gg-directus-{db}-", dir="/tmp"))
+    log = folder / "lab-script.log"
+    try:
+        TIMINGS.setdefault("install", run_lab("install", timeout=INSTALL_TIMEOUT_S, log=log))
+        TIMINGS[f"start ({db})"] = run_lab("start", "--dir", str(folder), "--db", db, timeout=300, log=log)
+        yield DirectusLab(folder, read_env(folder / "lab.env"))
+    finally:
+        subprocess.run([str(LAB_SCRIPT), "stop", "--dir", str(folder)], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=120, check=False)
+        if not os.environ.get("GOVGATE_KEEP_LAB"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- the operator's one-time set-up --------------------------------------------------------
+
+
+@dataclass
+class World:
+    """The lab after the operator's set-up: settings, users, tokens, the starting fingerprint."""
+
+    lab: DirectusLab
+    settings: Settings            # main URL: Directus's role; agent URL: the govgate_agent login
+    init_result: object
+    users: dict[str, str]         # email -> Directus user id
+    tokens: dict[str, str]        # email -> static token
+    policies: dict[str, str]      # name -> policy id
+    start_fingerprint: str
+    plans_dir: Path
+    proposals: list[str] = field(default_factory=list)
+
+    def client(self, email: str | None = None) -> httpx.Client:
+        return self.lab.client(self.tokens[email] if email else None)
+
+    def as_agent(self, email: str) -> Settings:
+        """The same settings with another Directus user configured as the agent's."""
+        return replace(self.settings, directus_agent_user=email)
+
+    def propose(self, tag: str):
+        """Freeze the One-Roof plan under a fresh proposal id; it becomes the current proposal."""
+        pid = f"PROP-{tag}-{uuid.uuid4().hex[:6]}".upper()
+        text = demo_mod.plan_text()
+        text = text.replace("proposal: PROP-AUTHMODEL-1", f"proposal: {pid}")
+        text = text.replace("approval: APR-BOOT-AUTHMODEL-1", f"approval: APR-{pid[5:]}")
+        path = self.plans_dir / f"{pid}.yaml"
+        path.write_text(text, encoding="utf-8")
+        result = api.propose(self.settings, str(path), actor="engineer")
+        self.proposals.append(pid)
+        return result.proposal
+
+    def approve(self, email: str, proposal, approval_id: str | None = None, **extra) -> httpx.Response:
+        """POST /items/os_proposal_approvals as the user with EMAIL (their static token)."""
+        body = {"id": approval_id or proposal.approval_id, "proposal_id": proposal.id,
+                "proposal_sha256": proposal.sha256,
+                "statement": f"I ratify {proposal.id} with hash {proposal.sha256}.", **extra}
+        with self.client(email) as http:
+            return http.post("/items/os_proposal_approvals", json=body)
+
+
+def ok(response: httpx.Response) -> dict:
+    assert response.status_code in (200, 204), f"{response.request.method} {response.request.url}: " \
+                                               f"{response.status_code} {response.text}"
+    return response.json().get("data") if response.content else {}
+
+
+def seed_governance(owner_url: str) -> None:
+    """One-Roof's governance data, and its app tables made with SQL (not registered in Directus)."""
+    engine = sa.create_engine(owner_url)
+    try:
+        with engine.begin() as conn:
+            names = [t for d in demo_mod.DOMAINS.values() for t in d] + demo_mod.PROTECTED
+            for name in names:
+                conn.execute(sa.text(f'CREATE TABLE "{name}" (id integer PRIMARY KEY, name varchar(200) NOT NULL, '
+                                     "status varchar(20) NOT NULL, notes text)"))
+                conn.execute(sa.text(f'INSERT INTO "{name}" VALUES (1, :n, \'active\', NULL)'), {"n": f"{name} #1"})
+            demo_mod.seed_governance(conn)
+    finally:
+        engine.dispose()
+
+
+def create_directus_users(lab: DirectusLab) -> tuple[dict, dict, dict]:
+    """Through the REST API, as the operator would: two API-only policies, three users."""
+    users, tokens, policies = {}, {}, {}
+    with lab.client() as http:
+        def policy(name: str, rights: list[tuple[str, str]]) -> str:
+            pid = ok(http.post("/policies", json={"name": name, "icon": "badge", "admin_access": False,
+                                                   "app_access": False,
+                                                   "description": "govgate test policy"}))["id"]
+            for collection, action in rights:
+                ok(http.post("/permissions", json={"policy": pid, "collection": collection, "action": action,
+                                                     "fields": ["*"]}))
+            policies[name] = pid
+            return pid
+
+        approver = policy("Governance approver", [("os_proposal_approvals", "create"),
+                                                  ("os_proposal_approvals", "read"), ("os_proposals", "read")])
+        agent = policy("Governance agent", [("os_proposal_approvals", "read"), ("os_proposals", "read"),
+                                            ("os_accountability", "read"), ("os_rollouts", "read")])
+
+        def user(email: str, role_name: str, policy_id: str) -> None:
+            role = ok(http.post("/roles", json={"name": role_name}))["id"]
+            ok(http.post("/access", json={"role": role, "policy": policy_id}))
+            token = f"gg-{secrets.token_hex(16)}"
+            created = ok(http.post("/users", json={"email": email, "password": secrets.token_hex(12),
+                                                    "first_name": role_name, "role": role, "token": token}))
+            users[email], tokens[email] = created["id"], token
+
+        user(APPROVER_EMAIL, "Governance approvers", approver)
+        user(AGENT_EMAIL, "Governance agents", agent)
+        # An agent-like user that was (wrongly) given the approver's rights: tests configure it as
+        # the agent's user and expect its approvals to be refused.
+        user(ROGUE_EMAIL, "Rogue agents", approver)
+    return users, tokens, policies
+
+

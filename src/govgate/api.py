@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from . import audit as audit_mod
 from . import demo as demo_mod
+from . import directus_meta
 from . import doctor as doctor_mod
 from . import gate as gate_mod
 from . import proposal as prop
@@ -26,7 +27,7 @@ from . import rehearse as rehearse_mod
 from . import rollout
 from . import schema as s
 from . import setup
-from .config import DEFAULT_DEMO_PATH, Settings, mask_url
+from .config import Settings, mask_url
 from .db import Mode, connect, make_engine, transaction
 from .errors import BadInput, GovgateError, Refused
 from .gap import GapReport, gap_report
@@ -117,7 +118,7 @@ def init(settings: Settings, *, actor: str, roles: bool = False) -> setup.InitRe
         result = setup.create_missing(conn, actor)
         if roles:
             result = setup.create_roles(conn, result)
-    return result
+    return directus_meta.after_init(settings, result)  # after the commit: Directus reloads its schema
 
 
 # -- read commands ---------------------------------------------------------------
@@ -135,6 +136,13 @@ def gap(settings: Settings, proposal_id: str | None = None) -> GapReport:
         pid = proposal_id or prop.current_id(conn)
         state = read_state(conn, pid)
         return gap_report(state, prop.load(conn, pid) if pid else None)
+
+
+def proposal(settings: Settings, proposal_id: str | None = None) -> prop.Proposal | None:
+    """The proposal PROPOSAL_ID (default: the current one), or None when there is none."""
+    with _session(settings, Mode.READ) as conn:
+        pid = proposal_id or prop.current_id(conn)
+        return prop.load(conn, pid) if pid else None
 
 
 # -- propose ---------------------------------------------------------------------
@@ -262,3 +270,16 @@ def rehearse(settings: Settings, plan_path: str | None = None, *, hook: rollout.
              progress: rehearse_mod.Progress | None = None) -> rehearse_mod.RehearsalResult:
     """The whole runbook on a fresh copy of production; production is only read."""
     return rehearse_mod.rehearse(settings, plan_path, hook=hook, progress=progress)
+
+
+# -- the unattended agent -------------------------------------------------------------
+
+
+def run_agent(settings: Settings, *, once: bool = False, interval: float | None = None,
+              hook: rollout.StepHook | None = None, stop=None):
+    """The agent's structured events, one at a time (see agent.run): it watches the
+    gate, applies once READY, verifies and reports. The last event, `stopped`,
+    carries the exit code."""
+    from . import agent  # agent uses this module: imported when needed
+
+    return agent.run(settings, once=once, interval=interval, hook=hook, stop=stop)

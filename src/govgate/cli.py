@@ -228,6 +228,49 @@ def progress_bar():
     return update
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.pass_obj
+def serve(settings, host, port):
+    """The read-only web dashboard: the gate, the gap, what approving changes, the report, the audit trail.
+
+    GET and HEAD only, on read-only database connections. Ctrl-C stops it.
+    """
+    import uvicorn
+
+    from .web.app import create_app, loopback_hosts
+
+    api.status(settings)  # fail fast (exit 3) when the database cannot be read
+    out.print(f"govgate dashboard (read-only) on http://{host}:{port}/ — Ctrl-C stops it", markup=False)
+    uvicorn.run(create_app(settings, allowed_hosts=loopback_hosts(host)), host=host, port=port,
+                log_level="warning", access_log=False, server_header=False)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Check the gate once, act if READY, and exit.")
+@click.option("--interval", type=click.FloatRange(min=0.05), metavar="S",
+              help="Seconds between polls (default: [agent] interval in govgate.toml, else 2). "
+                   "On PostgreSQL a new approval wakes the agent at once (LISTEN/NOTIFY).")
+@click.pass_obj
+def agent(settings, once, interval):
+    """Watch the gate; run, verify and report the rollout once READY; keep watching.
+
+    Logs one JSON object a line (ts, level, event, fields) on standard output.
+    Exit codes: 0 applied or already APPLIED; 1 BLOCKED, refused or aborted
+    (rolled back); 3 environment error (--once; watching, outages are waited out
+    with backoff); 143/130 stopped by SIGTERM/SIGINT (a rollout in progress is
+    rolled back).
+    """
+    from .logjson import line
+
+    code = 0
+    for event in api.run_agent(settings, once=once, interval=interval):
+        click.echo(line(event))
+        code = event.get("exit_code", code)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and translate errors into exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

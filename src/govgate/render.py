@@ -122,6 +122,8 @@ def _(r: setup.InitResult, **_) -> list[str]:
         lines.append("created settings: " + ", ".join(r.created_settings))
     if r.directus_registered:
         lines.append("registered in Directus: " + ", ".join(r.directus_registered))
+    if r.directus_cache:
+        lines.append("Directus schema cache: " + r.directus_cache)
     if r.roles:
         lines.append("roles: " + ", ".join(r.roles) + " (NOLOGIN: GRANT them to the login users)")
     return lines

@@ -12,19 +12,19 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from . import audit, confine, dashboard
+from . import audit, confine, dashboard, netguard
 from . import directus as dx
 from . import proposal as prop
 from . import schema as s
 from .config import Settings
 from .db import Mode, transaction
-from .errors import Aborted, CheckFailed, Difference, GovgateError, Refused, RollbackRefused
+from .errors import Aborted, CheckFailed, Difference, EmissionBlocked, GovgateError, Refused, RollbackRefused
 from .gate import Status, evaluate
 from .report import build_report
 from .state import differences, read_state
@@ -105,15 +105,19 @@ def apply(engine: Engine, settings: Settings, *, dry_run: bool = False,
     mode = Mode.DRY_RUN if dry_run else Mode.WRITE
     step_name = ["connect"]
     try:
-        with transaction(engine, mode, lock=True) as conn:
+        # No external emission (SPEC 4.6): only the database and the local Directus
+        # are reachable while the rollout runs; a refused attempt aborts it.
+        with netguard.guarded(netguard.allowance(settings, engine.url)) as guard, \
+                transaction(engine, mode, lock=True) as conn:
             steps = _Steps(conn, hook)
             try:
                 result = _apply_steps(conn, settings, steps, started, clock, dry_run)
+                guard.check()  # an attempt that something caught and swallowed still aborts
             finally:
                 step_name[0] = steps.current
         return result
     except Refused as exc:
-        if isinstance(exc, (CheckFailed, Aborted)):
+        if isinstance(exc, (CheckFailed, Aborted, EmissionBlocked)):
             _record_abort(engine, settings, step_name[0], exc, dry_run)
             raise _aborted(step_name[0], exc) from exc
         raise
@@ -195,10 +199,21 @@ def _create_views(conn: Connection) -> list[dict]:
 def _verify_in_transaction(conn: Connection, proposal, rollout_id: str, guard: confine.Guard,
                            outbox_before: int) -> list[str]:
     failures = [f"{c.name}: {c.detail}" for c in checks(conn, proposal, rollout_id) if not c.ok]
+    failures += _changed_meanwhile(conn, proposal, rollout_id)
     if _count(conn, s.outbox) != outbox_before:
         failures.append("external emission: the outbox changed during the rollout")
     failures += [f"confinement: {v}" for v in guard.violations(conn)]
     return failures
+
+
+def _changed_meanwhile(conn: Connection, proposal, rollout_id: str) -> list[str]:
+    # Other writers (people, Directus) do not take govgate's lock: whatever they
+    # committed since the gate step must not be journaled as this rollout's doing.
+    now = read_state(conn, proposal.id)
+    others = replace(now, accountability=tuple(r for r in now.accountability if r[3] != rollout_id),
+                     rollouts=tuple(r for r in now.rollouts if r != rollout_id))
+    return [f"production changed during the rollout: {d}"
+            for d in differences(prop.expected_state(conn, proposal.id), others)]
 
 
 def _record_abort(engine: Engine, settings: Settings, step: str, exc: BaseException, dry_run: bool) -> None:
@@ -253,11 +268,16 @@ def rollback(engine: Engine, settings: Settings, *, force: bool = False,
                 return _rollback_steps(conn, settings, steps, force, clock)
             finally:
                 step_name[0] = steps.current
+    except (CheckFailed, Aborted) as exc:  # a failed check is an abort: audited, like apply's
+        _record_abort(engine, settings, step_name[0], exc, False)
+        raise _aborted(step_name[0], exc) from exc
     except GovgateError:
         raise
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C included: rolled back, and audited like apply's
         _record_abort(engine, settings, step_name[0], exc, False)
-        raise Aborted(step_name[0], _describe(exc)) from exc
+        if isinstance(exc, Exception):
+            raise Aborted(step_name[0], _describe(exc)) from exc
+        raise
 
 
 def _rollback_steps(conn: Connection, settings: Settings, steps: _Steps, force: bool,
@@ -272,7 +292,7 @@ def _rollback_steps(conn: Connection, settings: Settings, steps: _Steps, force: 
     edits = _edits(conn, rollout_id, json.loads(row.records))
     if edits and not force:
         raise RollbackRefused(f"the records of rollout {rollout_id} were edited since it ran; "
-                              "nothing was changed", tuple(edits),
+                              "nothing was changed: " + "; ".join(map(str, edits)), tuple(edits),
                               hint="review the differences; `govgate rollback --force` removes the "
                                    "rollout's rows anyway (audited)")
     directus = _directus(conn, settings)
@@ -301,11 +321,12 @@ def _rollback_steps(conn: Connection, settings: Settings, steps: _Steps, force: 
             raise CheckFailed("rollback wrote outside its allow-list", failures=tuple(violations))
         if not restored and not force:
             raise RollbackRefused("after removing the rollout the state would not equal the "
-                                  "pre-rollout state; nothing was changed", diffs,
+                                  "pre-rollout state; nothing was changed: "
+                                  + "; ".join(map(str, diffs)), diffs,
                                   hint="production changed elsewhere since the rollout; "
                                        "`--force` removes the rollout's rows anyway (audited)")
         steps("audit")
-        detail = {"records_removed": removed, "restored": restored, "gap_after": after.gap}
+        detail = {"records_removed": removed, "restored": restored, "gap_after": after.gap, "forced": force}
         audit.append(conn, audit.Kind.ROLLBACK, settings.agent_identity, proposal_id=pid,
                      rollout_id=rollout_id, detail=detail)
         if force:

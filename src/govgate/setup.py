@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import audit
+from . import audit, directus_meta, notify
 from . import schema as s
 from .errors import BadInput
 
@@ -19,6 +19,7 @@ class InitResult:
     schema_version: str
     directus_registered: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
+    directus_cache: str = ""  # what became of Directus's schema cache (directus_meta.after_init)
 
 
 def create_missing(conn: Connection, actor: str) -> InitResult:
@@ -30,6 +31,8 @@ def create_missing(conn: Connection, actor: str) -> InitResult:
     present = set(sa.inspect(conn).get_table_names())
     missing = [t for t in s.ALL_TABLES if t not in present]
     s.metadata.create_all(conn, tables=[s.metadata.tables[t] for t in missing])
+    notify.install(conn)  # PostgreSQL: the trigger that wakes the agent on a new approval; no rows touched
+    registered = directus_meta.register(conn, missing)  # Directus: show them in the app (missing rows only)
     have = {k for (k,) in conn.execute(sa.select(s.settings.c.key))}
     new_settings = [k for k in s.DEFAULT_SETTINGS if k not in have]
     if new_settings:
@@ -38,7 +41,7 @@ def create_missing(conn: Connection, actor: str) -> InitResult:
         audit.append(conn, audit.Kind.INIT, actor,
                      detail={"created_tables": missing, "created_settings": new_settings})
     version = conn.execute(sa.select(s.settings.c.value).where(s.settings.c.key == "schema_version")).scalar()
-    return InitResult(tuple(missing), tuple(new_settings), version or "")
+    return InitResult(tuple(missing), tuple(new_settings), version or "", registered)
 
 
 AGENT_ROLE = "govgate_agent"
@@ -55,10 +58,14 @@ _AGENT_GRANTS = (
     ("INSERT, UPDATE", ("os_rollouts",)),
     ("INSERT", ("os_audit",)),
 )
+# The approver is a person: on Directus, ratify records the `create` activity the
+# app would record for them, so they may insert activity (the agent may not).
 _APPROVER_GRANTS = (
     ("SELECT", ("os_authorities", "os_governed_collections", "os_duties", "os_proposal_approvals",
-                "os_proposals", "os_settings", "os_accountability", "os_rollouts", "os_audit")),
-    ("INSERT", ("os_proposal_approvals", "os_audit")),
+                "os_proposals", "os_settings", "os_accountability", "os_rollouts", "os_audit",
+                "directus_users", "directus_access", "directus_policies", "directus_roles",
+                "directus_permissions", "directus_collections")),
+    ("INSERT", ("os_proposal_approvals", "os_audit", "directus_activity", "directus_revisions")),
 )
 
 
@@ -83,7 +90,8 @@ def create_roles(conn: Connection, result: InitResult) -> InitResult:
                 conn.execute(sa.text(f"GRANT {privileges} ON {', '.join(present)} TO {role}"))
     # Views are created and dropped by the rollout, and the id sequence feeds its inserts.
     conn.execute(sa.text(f"GRANT CREATE ON SCHEMA public TO {AGENT_ROLE}"))
-    conn.execute(sa.text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {AGENT_ROLE}"))
+    for role in (AGENT_ROLE, APPROVER_ROLE):
+        conn.execute(sa.text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     conn.execute(sa.text(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON os_proposal_approvals FROM {AGENT_ROLE}"))
     return InitResult(result.created_tables, result.created_settings, result.schema_version,
                       result.directus_registered, (AGENT_ROLE, APPROVER_ROLE))

@@ -1,0 +1,494 @@
+"""The unattended agent (SPEC 4.10): watch the gate, run the rollout once READY,
+verify it, report it, and keep watching.
+
+`run(settings, ...)` is a generator of `logjson.Event`s; it never prints or
+exits. Its last event is always `stopped`, whose `exit_code` is the process's:
+
+    0        applied, or the proposal is already APPLIED (by this agent or another)
+    1        BLOCKED, refused, or aborted (rolled back: nothing changed), or the
+             verification after commit failed
+    3        environment error: database unreachable, a table missing (`--once`;
+             watching, the agent waits those out with backoff instead)
+    130/143  stopped by SIGINT/SIGTERM; a rollout in progress was rolled back
+
+How it keeps the guarantees:
+
+- Wake-up: on PostgreSQL a dedicated autocommit connection LISTENs on the
+  channel that the approvals trigger notifies (see notify.py), and the agent
+  polls every `interval` seconds as well; on SQLite it polls. The listener is
+  set up before each check, so an approval committed during a check wakes the
+  next wait.
+- Exactly once: the agent only reads the gate, then calls `api.apply`, which
+  re-evaluates it inside its own transaction under govgate's lock, and
+  os_rollouts.approval_id is UNIQUE as a backstop. An agent that loses the race
+  is refused (the gate is APPLIED) or aborted by the unique key; it re-reads the
+  gate, sees APPLIED and says `already_applied`.
+- Outages: an unreachable database or a dropped connection (also in the middle
+  of a rollout, which its transaction undoes) is logged and retried with
+  exponential backoff, 0.5 s doubling up to 10 s; a rollout whose connection
+  dropped is retried after the database is back. Any other abort is not
+  retried for the same approval and state (`holding`): a new ratification or a
+  change in production wakes it.
+- Signals: SIGTERM and SIGINT raise `Terminated` wherever the agent is, so a
+  rollout's transaction rolls back; once the rollout reaches its `commit` step
+  the signal waits until the commit is done.
+- No external emission: the whole run is inside `netguard.guarded`, and each
+  apply inside its own guard (rollout.apply); a refused attempt is logged as
+  `emission_blocked` and aborts the rollout.
+- The agent never writes approvals: it reads the gate through the agent's own,
+  least-privilege connection and calls nothing that writes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+
+from . import api, netguard, notify
+from . import proposal as prop
+from . import schema as s
+from .config import Settings, mask_url
+from .db import Mode, make_engine, transaction
+from .errors import Aborted, BadInput, DatabaseUnreachable, EnvironmentFault, GovgateError, Refused
+from .gate import GateVerdict, Status, evaluate
+from .logjson import Event, event
+from .report import sentences
+from .rollout import StepHook
+from .verify import VerifyResult, checks
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_ENVIRONMENT = 3
+
+BACKOFF_INITIAL = 0.5
+BACKOFF_CAP = 10.0
+
+
+class Terminated(KeyboardInterrupt):
+    """A stop signal arrived. Raised from the signal handler, so that whatever runs,
+    a rollout's transaction included, unwinds and rolls back (psycopg also cancels
+    a query in flight for a KeyboardInterrupt)."""
+
+    def __init__(self, sig: signal.Signals):
+        super().__init__(sig.name)
+        self.signal = sig
+        self.exit_code = 128 + int(sig)
+
+
+class Backoff:
+    """Exponential backoff: INITIAL, doubling, capped at CAP; `reset` after a success."""
+
+    def __init__(self, initial: float = BACKOFF_INITIAL, cap: float = BACKOFF_CAP, factor: float = 2.0):
+        self.initial, self.cap, self.factor = initial, cap, factor
+        self.attempts = 0
+
+    def next(self) -> float:
+        delay = min(self.cap, self.initial * self.factor ** self.attempts)
+        self.attempts += 1
+        return delay
+
+    def reset(self) -> None:
+        self.attempts = 0
+
+
+def run(settings: Settings, *, once: bool = False, interval: float | None = None,
+        hook: StepHook | None = None, stop: threading.Event | None = None,
+        handle_signals: bool = True) -> Iterator[Event]:
+    """The agent's events. ONCE: check, act if READY, stop. Otherwise watch until
+    STOP is set or a signal arrives. HOOK is passed to every apply (tests inject
+    faults with it). Signals are handled only when iterated on the main thread.
+
+    Raises BadInput for a malformed URL or interval (before any event).
+    """
+    interval = settings.agent_interval if interval is None else interval
+    if not interval or interval <= 0:
+        raise BadInput(f"the agent's interval must be more than 0 seconds, not {interval}")
+    try:
+        backend = make_url(settings.agent_url).get_backend_name()
+    except sa_exc.ArgumentError as exc:
+        raise BadInput(f"malformed database URL: {mask_url(settings.agent_url)}") from exc
+    return _Agent(settings, float(interval), backend, hook, stop).events(once, handle_signals)
+
+
+# -- the report files ------------------------------------------------------------------
+
+
+def write_report(report_dir: str | os.PathLike, rollout_id: str, report: dict,
+                 verification: VerifyResult) -> tuple[Path, Path]:
+    """Write REPORT_DIR/<rollout>.json and .txt (each atomically); returns both paths."""
+    folder = Path(report_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = dict(report)
+    data["verification"] = {"ok": verification.ok,
+                            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail}
+                                       for c in verification.checks]}
+    words = "all green" if verification.ok else "FAILED"
+    text = [*sentences(report), "", f"Verification after commit: {words}.",
+            *[f"  {'✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in verification.checks]]
+    paths = folder / f"{rollout_id}.json", folder / f"{rollout_id}.txt"
+    _atomic_write(paths[0], json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    _atomic_write(paths[1], "\n".join(text) + "\n")
+    return paths
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# -- errors: which ones are the environment's ---------------------------------------------
+
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    DatabaseUnreachable, sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError)
+_DRIVER_ERRORS: tuple[type[BaseException], ...] = ()
+try:
+    import psycopg
+
+    _CONNECTION_ERRORS += (psycopg.OperationalError, psycopg.InterfaceError)
+    _DRIVER_ERRORS = (psycopg.Error,)
+except ImportError:  # pragma: no cover - psycopg is a dependency
+    pass
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """The database went away (unreachable, dropped, locked): worth waiting out and retrying."""
+    return any(isinstance(e, _CONNECTION_ERRORS)
+               or (isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated) for e in _chain(exc))
+
+
+def environmental(exc: BaseException) -> bool:
+    """An environment error (exit 3): the database or its schema, not the rollout's content."""
+    if isinstance(exc, Refused):
+        return lost_connection(exc)
+    return isinstance(exc, (EnvironmentFault, sa_exc.DBAPIError, *_DRIVER_ERRORS)) or lost_connection(exc)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, GovgateError):
+        return exc.message
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
+
+
+# -- the agent ---------------------------------------------------------------------------
+
+
+class _Stopper:
+    """SIGTERM/SIGINT handling: raise Terminated while armed, else remember the signal."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.requested: signal.Signals | None = None
+        self.armed = False
+        self._previous: dict = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in self.SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous.clear()
+
+    def _handle(self, signum, _frame) -> None:
+        self.requested = signal.Signals(signum)
+        if self.armed:
+            self.armed = False
+            raise Terminated(self.requested)
+
+    def pending(self) -> None:
+        if self.requested is not None:
+            self.armed = False
+            raise Terminated(self.requested)
+
+
+def _status_event(v: GateVerdict) -> Event:
+    level = "info" if v.status is not Status.BLOCKED else "warning"
+    return event("status", level, status=v.status.value, proposal=v.proposal_id, approval=v.approval_id,
+                 rollout=v.rollout_id, gap=v.gap,
+                 reasons=[{"code": r.code, "message": r.message, "fix": r.fix} for r in v.reasons])
+
+
+def _status_key(v: GateVerdict) -> tuple:
+    return v.status, v.proposal_id, v.approval_id, v.rollout_id, tuple(r.code for r in v.reasons)
+
+
+class _Agent:
+    def __init__(self, settings: Settings, interval: float, backend: str, hook: StepHook | None,
+                 stop: threading.Event | None):
+        self.settings, self.interval, self.backend = settings, interval, backend
+        self.hook, self.stop = hook, stop
+        self.listen = backend == "postgresql"
+        self.stopper = _Stopper()
+        self.guard: netguard.Guard | None = None
+        self.seen_attempts = 0
+        self.engine = None
+        self.listener: notify.Listener | None = None
+        self.held: tuple[str | None, str] | None = None  # (approval, fingerprint) that aborted
+        self.unreported: str | None = None  # a rollout applied here whose report is not written yet
+
+    # -- the two modes
+
+    def events(self, once: bool, handle_signals: bool) -> Iterator[Event]:
+        if handle_signals:
+            self.stopper.install()
+        code, reason = EXIT_OK, "stop requested"
+        try:
+            with netguard.guarded(netguard.allowance(self.settings)) as guard:
+                self.guard = guard
+                try:
+                    yield from self._emit(event(
+                        "started", identity=self.settings.agent_identity, pid=os.getpid(),
+                        mode="once" if once else "watch", backend=self.backend,
+                        database=mask_url(self.settings.agent_url), interval=self.interval,
+                        listen=self.listen and not once, report_dir=str(self.settings.report_dir),
+                        allowed=list(guard.allowance.described) or ["local files and unix sockets only"]))
+                    code = yield from (self._once() if once else self._watch())
+                    reason = "checked once" if once else reason
+                except Terminated as stopped:
+                    code, reason = stopped.exit_code, f"{stopped.signal.name} received"
+                finally:
+                    self.stopper.armed = False
+                    self._drop()
+                level = ("info" if code in (EXIT_OK, 128 + signal.SIGTERM, 128 + signal.SIGINT)
+                         else "warning" if code == EXIT_REFUSED else "error")
+                yield event("stopped", level, exit_code=code, reason=reason)
+        finally:
+            self.stopper.restore()
+
+    def _once(self) -> Iterator[Event]:
+        try:
+            verdict = self._verdict()
+            yield from self._emit(_status_event(verdict))
+            if verdict.status is Status.APPLIED:
+                yield from self._emit(event("already_applied", rollout=verdict.rollout_id,
+                                            proposal=verdict.proposal_id))
+                return EXIT_OK
+            if verdict.status is not Status.READY:
+                return EXIT_REFUSED
+            return (yield from self._act(verdict))
+        except Exception as exc:
+            if not environmental(exc):
+                raise
+            yield from self._emit(self._trouble(exc, level="error"))
+            return EXIT_ENVIRONMENT
+
+    def _watch(self) -> Iterator[Event]:
+        backoff = Backoff()
+        down_since: float | None = None
+        last = None
+        while not self._stopping():
+            try:
+                if self.listen and self.listener is None:
+                    self.listener = notify.Listener(self.settings.agent_url)
+                    yield from self._emit(event("listening", channel=notify.CHANNEL))
+                verdict = self._verdict()
+                if down_since is not None:
+                    yield from self._emit(event("database_recovered", after_s=round(time.monotonic() - down_since, 2),
+                                                retries=backoff.attempts))
+                    down_since = None
+                backoff.reset()
+                yield from self._attempts()
+                if _status_key(verdict) != last:
+                    yield from self._emit(_status_event(verdict))
+                    last = _status_key(verdict)
+                if self.unreported and verdict.status is Status.APPLIED and verdict.rollout_id == self.unreported:
+                    yield from self._finish(self.unreported)
+                if verdict.status is Status.READY and (verdict.approval_id, verdict.fingerprint) != self.held:
+                    yield from self._act(verdict)
+                    last = None
+                    continue  # look again at once: APPLIED now, or why not
+                woken = self._wait()
+                if woken:
+                    yield from self._emit(event("woken", by="notify", proposals=sorted(set(woken))))
+            except Exception as exc:
+                if not environmental(exc):
+                    raise
+                delay = backoff.next()
+                down_since = down_since if down_since is not None else time.monotonic()
+                yield from self._emit(self._trouble(exc, retry_in=delay, retry=backoff.attempts))
+                self._drop()
+                last = None
+                self._sleep(delay)
+        return EXIT_OK
+
+    # -- one rollout
+
+    def _act(self, verdict: GateVerdict) -> Iterator[Event]:
+        yield from self._emit(event("rollout_started", proposal=verdict.proposal_id, approval=verdict.approval_id))
+        try:
+            result = api.apply(self.settings, hook=self._step)
+        except Terminated:
+            yield from self._say_attempts()
+            yield from self._say(event("rollout_aborted", "warning", proposal=verdict.proposal_id,
+                                       approval=verdict.approval_id, rolled_back=True,
+                                       reason="stopped by a signal; the transaction was rolled back, "
+                                              "nothing changed"))
+            raise
+        except Refused as exc:
+            yield from self._attempts()
+            if lost_connection(exc):
+                yield from self._emit(event("rollout_interrupted", "warning", proposal=verdict.proposal_id,
+                                            approval=verdict.approval_id, step=getattr(exc, "step", None),
+                                            reason=exc.message, rolled_back=True))
+                raise
+            return (yield from self._not_applied(verdict, exc))
+        self.unreported = result.rollout_id
+        yield from self._attempts()
+        yield from self._emit(event("applied", rollout=result.rollout_id, proposal=result.proposal_id,
+                                    approval=result.approval_id, gap_before=result.gap_before,
+                                    gap_after=result.gap_after, records=result.records,
+                                    duration_ms=result.duration_ms))
+        ok = yield from self._finish(result.rollout_id)
+        return EXIT_OK if ok else EXIT_REFUSED
+
+    def _not_applied(self, verdict: GateVerdict, exc: Refused) -> Iterator[Event]:
+        after = self._verdict()
+        if after.status is Status.APPLIED:  # another agent was first: that is the one rollout
+            yield from self._emit(event("already_applied", rollout=after.rollout_id, proposal=after.proposal_id,
+                                        note="another agent applied it first"))
+            return EXIT_OK
+        fields = {"proposal": verdict.proposal_id, "approval": verdict.approval_id, "reason": exc.message}
+        if isinstance(exc, Aborted):
+            fields.update(step=exc.step, failures=list(exc.failures), rolled_back=True)
+        yield from self._emit(event("rollout_aborted" if isinstance(exc, Aborted) else "rollout_refused",
+                                    "error", **fields))
+        if after.status is Status.READY:
+            self.held = (verdict.approval_id, verdict.fingerprint)
+            yield from self._emit(event(
+                "holding", "warning", approval=verdict.approval_id,
+                reason="not retrying this approval on this state; a new ratification or a change "
+                       "in production wakes the agent"))
+        return EXIT_REFUSED
+
+    def _step(self, name: str, conn) -> None:
+        if self.hook:
+            self.hook(name, conn)
+        if name == "commit":  # past the point of no return: a signal now waits for the commit
+            self.stopper.armed = False
+
+    def _finish(self, rollout_id: str) -> Iterator[Event]:
+        verification, report = self._verify(rollout_id)
+        self.unreported = None
+        yield from self._emit(event("verified", "info" if verification.ok else "error", rollout=rollout_id,
+                                    ok=verification.ok, failures=verification.failures))
+        if report is None:
+            yield from self._emit(event("report_failed", "error", rollout=rollout_id,
+                                        error="the rollout has no report in the database"))
+            return verification.ok
+        try:
+            json_path, text_path = write_report(self.settings.report_dir, rollout_id, report, verification)
+        except OSError as exc:
+            yield from self._emit(event("report_failed", "error", rollout=rollout_id,
+                                        dir=str(self.settings.report_dir), error=str(exc)))
+        else:
+            yield from self._emit(event("report_written", rollout=rollout_id, json=str(json_path),
+                                        text=str(text_path)))
+        return verification.ok
+
+    # -- reading, through the agent's own connection, on one snapshot
+
+    def _engine(self):
+        if self.engine is None:
+            engine = make_engine(self.settings.agent_url, read_only=True)
+            if engine.dialect.name == "postgresql":  # one snapshot for the whole check
+                engine = engine.execution_options(isolation_level="REPEATABLE READ")
+            self.engine = engine
+        return self.engine
+
+    def _verdict(self) -> GateVerdict:
+        with transaction(self._engine(), Mode.READ) as conn:
+            return evaluate(conn, self.settings)
+
+    def _verify(self, rollout_id: str) -> tuple[VerifyResult, dict | None]:
+        r = s.rollouts.c
+        with transaction(self._engine(), Mode.READ) as conn:
+            row = conn.execute(sa.select(r.proposal_id, r.report).where(r.id == rollout_id)).one()
+            proposal = prop.load(conn, row.proposal_id)
+            result = VerifyResult(proposal.id, rollout_id, tuple(checks(conn, proposal, rollout_id)))
+        return result, json.loads(row.report) if row.report else None
+
+    # -- waiting
+
+    def _wait(self) -> list[str]:
+        if self.listener is not None:
+            return self.listener.wait(self.interval, self._stopping)
+        self._sleep(self.interval)
+        return []
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stop is not None:
+            self.stop.wait(seconds)
+        else:
+            time.sleep(seconds)
+
+    def _stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def _drop(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        if self.engine is not None:
+            try:
+                self.engine.dispose()
+            except Exception:
+                pass
+            self.engine = None
+
+    # -- saying things
+
+    def _trouble(self, exc: BaseException, level: str | None = None, **fields) -> Event:
+        lost = lost_connection(exc)
+        return event("database_unavailable" if lost else "environment_error",
+                     level or ("warning" if lost else "error"), error=_describe(exc),
+                     hint=getattr(exc, "hint", None), **fields)
+
+    def _emit(self, ev: Event) -> Iterator[Event]:
+        """Yield EV with signals deferred, then honour a signal that came meanwhile."""
+        self.stopper.armed = False
+        yield ev
+        self.stopper.armed = True
+        self.stopper.pending()
+
+    def _say(self, ev: Event) -> Iterator[Event]:
+        """Yield EV with signals deferred, leaving a pending one for later (used while stopping)."""
+        was, self.stopper.armed = self.stopper.armed, False
+        yield ev
+        self.stopper.armed = was
+
+    def _attempt_events(self) -> list[Event]:
+        new = self.guard.attempts[self.seen_attempts:] if self.guard else []
+        self.seen_attempts += len(new)
+        return [event("emission_blocked", "error", target=a.target, via=a.event, thread=a.thread, at=a.at)
+                for a in new]
+
+    def _attempts(self) -> Iterator[Event]:
+        for ev in self._attempt_events():
+            yield from self._emit(ev)
+
+    def _say_attempts(self) -> Iterator[Event]:
+        for ev in self._attempt_events():
+            yield from self._say(ev)

@@ -21,6 +21,7 @@ demo: venv
 
 # The whole test suite: SQLite, a throwaway PostgreSQL the suite starts itself, and the labs.
 test: venv
+	scripts/ensure-chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: venv

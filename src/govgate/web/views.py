@@ -1,0 +1,103 @@
+"""What each page shows, as plain values built from the library's results.
+
+Everything here is a pure function of `govgate.api` results except
+`current_proposal`, the one read the library has no public call for yet: it
+reads the current proposal through the library's own read-only session.
+Nothing here writes, prints or renders HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .. import api
+from .. import proposal as prop
+from ..audit import AuditEvent, ChainCheck
+from ..gate import GateVerdict, Status
+from ..report import sentences
+
+# The fields of /status.json whose change makes an open page reload itself.
+WATCHED_STATUS_FIELDS = ("status", "gap", "fingerprint", "approval", "rollout")
+# The fields of /audit.json?limit=1 the audit page also watches.
+WATCHED_AUDIT_FIELDS = ("chain.ok", "chain.rows")
+
+HEADLINES = {
+    Status.BLOCKED: "Nothing can run yet. Every reason is listed below, each with what would clear it.",
+    Status.READY: "Approved, and production is exactly as expected: the agent will run the rollout.",
+    Status.APPLIED: "The rollout is in place and verifies green.",
+}
+
+
+def current_proposal(settings) -> prop.Proposal | None:
+    """The proposal the gate is about (the most recently frozen one), or None."""
+    return api.proposal(settings)
+
+
+@dataclass(frozen=True)
+class AuthorityChange:
+    """One authority's part of a proposal: collection -> the duties it takes."""
+
+    authority: str
+    slots: int
+    collections: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    """What approving the current proposal changes, authority by authority."""
+
+    proposal: prop.Proposal | None
+    status: str | None               # the gate's word for it, when known
+    in_place: bool                   # APPLIED: these records exist now
+    duties: list[str]                # every duty the proposal touches, in order
+    authorities: list[AuthorityChange]
+
+
+def proposal_view(proposal: prop.Proposal | None, verdict: GateVerdict | None = None) -> ProposalView:
+    """PROPOSAL broken down authority → collection → duty (empty when there is none)."""
+    status = verdict.status if verdict is not None and proposal is not None \
+        and verdict.proposal_id == proposal.id else None
+    if proposal is None:
+        return ProposalView(None, None, False, [], [])
+    duties = list(dict.fromkeys(slot.duty for slot in proposal.slots))
+    authorities = [AuthorityChange(a, sum(map(len, cols.values())), cols)
+                   for a, cols in proposal.by_authority().items()]
+    return ProposalView(proposal, status.value if status else None, status is Status.APPLIED,
+                        duties, authorities)
+
+
+def report_sentences(report: api.Report) -> list[str]:
+    """The report in plain words, as `govgate report` prints it."""
+    return sentences(report.data)
+
+
+@dataclass(frozen=True)
+class AuditView:
+    chain: ChainCheck
+    events: list[AuditEvent]
+    limit: int | None
+
+
+def audit_view(chain: ChainCheck, events: list[AuditEvent], limit: int | None) -> AuditView:
+    return AuditView(chain, list(events), limit)
+
+
+def pick(data, path: str):
+    """The value at a dotted PATH of JSON DATA ("chain.rows"), or None."""
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.lstrip("-").isdigit() and data:
+            data = data[int(part)] if -len(data) <= int(part) < len(data) else None
+        else:
+            return None
+    return data
+
+
+def watch_value(data, fields) -> str:
+    """The value the page's refresh script compares: JSON of the watched fields.
+
+    Equal to `JSON.stringify(fields.map(f => pick(data, f)))` in the browser.
+    """
+    return json.dumps([pick(data, f) for f in fields], ensure_ascii=False, separators=(",", ":"))

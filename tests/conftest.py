@@ -89,16 +89,20 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_template(pg) -> str:
-    name = "oneroof_template"
-    pg.create_database(name)
-    settings = Settings(db_url=pg.url(name))
+def build_pg_template(cluster: PgCluster, name: str) -> str:
+    """The One-Roof demo in database NAME, with the roles and the agent's and approver's logins."""
+    cluster.create_database(name)
+    settings = Settings(db_url=cluster.url(name))
     api.demo(settings, actor="test-builder")
     api.init(settings, actor="test-builder", roles=True)
-    pg.admin_execute(f"CREATE ROLE {AGENT_LOGIN} LOGIN IN ROLE govgate_agent")
-    pg.admin_execute(f"CREATE ROLE {APPROVER_LOGIN} LOGIN IN ROLE govgate_approver")
+    cluster.admin_execute(f"CREATE ROLE {AGENT_LOGIN} LOGIN IN ROLE govgate_agent")
+    cluster.admin_execute(f"CREATE ROLE {APPROVER_LOGIN} LOGIN IN ROLE govgate_approver")
     return name
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg) -> str:
+    return build_pg_template(pg, "oneroof_template")
 
 
 def _sqlite_lab(tmp_path: Path, template: Path) -> Lab:

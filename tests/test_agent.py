@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AGENT_LOGIN, APPROVER_LOGIN, Lab, _pg_lab, _sqlite_lab
+from conftest import AGENT_LOGIN, APPROVER_LOGIN, Lab, _pg_lab, _sqlite_lab, build_pg_template
 from govgate import agent, api, notify
 from govgate import ratify as ratify_mod
 from govgate.config import Settings
@@ -32,6 +32,7 @@ from govgate.db import make_engine, transaction
 from govgate.errors import Aborted
 from govgate.logjson import Event, line
 from pgcluster import PgCluster
+from tinyserver import TinyServer
 
 PROPOSAL = "PROP-AUTHMODEL-1"
 APPROVER = "approver@oneroof.example"
@@ -152,35 +153,6 @@ def status_of(lab: Lab) -> str:
 def last_audit(lab: Lab) -> tuple[str, dict]:
     kind, detail = lab.rows("SELECT kind, detail FROM os_audit ORDER BY seq DESC LIMIT 1")[0]
     return kind, json.loads(detail)
-
-
-class TinyServer:
-    """A local TCP server (not the database) that counts what reaches it."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            conn.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture
@@ -508,14 +480,7 @@ def own_pg():
     """A PostgreSQL of these tests' own, to stop and start without disturbing the shared one."""
     cluster = PgCluster()
     cluster.start()
-    template = "oneroof_outage_template"
-    cluster.create_database(template)
-    settings = Settings(db_url=cluster.url(template))
-    api.demo(settings, actor="test-builder")
-    api.init(settings, actor="test-builder", roles=True)
-    cluster.admin_execute(f"CREATE ROLE {AGENT_LOGIN} LOGIN IN ROLE govgate_agent")
-    cluster.admin_execute(f"CREATE ROLE {APPROVER_LOGIN} LOGIN IN ROLE govgate_approver")
-    yield cluster, template
+    yield cluster, build_pg_template(cluster, "oneroof_outage_template")
     cluster.stop()
 
 

@@ -18,6 +18,7 @@ from govgate import api
 from govgate.config import Settings
 from govgate.db import make_engine
 from pgcluster import PgCluster, fresh_database_name
+from sqlhelp import sql_execute, sql_rows
 
 AGENT_LOGIN = "gg_agent_login"
 APPROVER_LOGIN = "gg_approver_login"
@@ -40,23 +41,13 @@ class Lab:
         return make_engine(url or self.url)
 
     def rows(self, sql: str, **params) -> list[tuple]:
-        engine = self.engine()
-        try:
-            with engine.connect() as conn:
-                return [tuple(r) for r in conn.execute(sa.text(sql), params)]
-        finally:
-            engine.dispose()
+        return sql_rows(self.engine(), sql, params)
 
     def scalar(self, sql: str, **params):
         return self.rows(sql, **params)[0][0]
 
     def execute(self, sql: str, **params) -> None:
-        engine = self.engine()
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text(sql), params)
-        finally:
-            engine.dispose()
+        sql_execute(self.engine(), sql, params)
 
     def snapshot(self, exclude: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
         """Every table's rows, sorted: compare two snapshots row by row."""

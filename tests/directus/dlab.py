@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from govgate import api
 from govgate import demo as demo_mod
 from govgate.config import Settings
+from sqlhelp import sql_execute, sql_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_SCRIPT = ROOT / "scripts" / "directus-lab"
@@ -64,23 +65,13 @@ class DirectusLab:
                             headers={"Authorization": f"Bearer {token or self.admin_token}"})
 
     def rows(self, sql: str, url: str | None = None, **params) -> list[tuple]:
-        engine = sa.create_engine(url or self.superuser_url)
-        try:
-            with engine.connect() as conn:
-                return [tuple(r) for r in conn.execute(sa.text(sql), params)]
-        finally:
-            engine.dispose()
+        return sql_rows(sa.create_engine(url or self.superuser_url), sql, params)
 
     def scalar(self, sql: str, **params):
         return self.rows(sql, **params)[0][0]
 
     def execute(self, sql: str, url: str | None = None, **params) -> None:
-        engine = sa.create_engine(url or self.superuser_url)
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text(sql), params)
-        finally:
-            engine.dispose()
+        sql_execute(sa.create_engine(url or self.superuser_url), sql, params)
 
 
 def read_env(path: Path) -> dict[str, str]:

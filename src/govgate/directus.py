@@ -587,6 +587,11 @@ def create_tables(conn: Connection, names: tuple[str, ...] | None = None) -> Non
         metadata.create_all(conn, tables=[metadata.tables[n] for n in names])
 
 
+def in_use(conn: Connection, settings) -> bool:
+    """Directus mode: as configured (`[directus] enabled`), else detected from its tables."""
+    return settings.directus if settings.directus is not None else is_directus(conn)
+
+
 def is_directus(conn: Connection) -> bool:
     """True when the database holds Directus's system tables."""
     names = set(sa.inspect(conn).get_table_names())

@@ -21,6 +21,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
+from functools import partial
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from . import directus as dx
 from . import schema as s
+from .db import quote
 
 CACHE_CLEAR_PATH = "/utils/cache/clear?system"
 TIMEOUT_S = 5.0
@@ -199,7 +201,7 @@ def _grant_to_directus(conn: Connection, created) -> None:
     role, me = directus_db_role(conn), conn.execute(sa.text("SELECT current_user")).scalar()
     if not role or role == me:
         return
-    q = conn.dialect.identifier_preparer.quote
+    q = partial(quote, conn)
     for meta in COLLECTIONS:
         if meta.table not in created:
             continue

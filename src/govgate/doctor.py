@@ -6,13 +6,13 @@ import os
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from . import confine
 from . import directus as dx
 from . import schema as s
 from .config import Settings, mask_url
+from .db import privileges
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,7 @@ def agent_findings(conn: Connection, settings: Settings, protected: tuple[str, .
     tables += confine.protected_tables(conn, protected)
     out = []
     for table in tables:
-        can = [p for p in ("INSERT", "UPDATE", "DELETE") if conn.execute(
-            sa.text("SELECT has_table_privilege(current_user, :t, :p)"), {"t": table, "p": p}).scalar()]
+        can = privileges(conn, table, ("INSERT", "UPDATE", "DELETE"))
         should = table in confine.ROLLOUT_TABLES or table in confine.DIRECTUS_TABLES
         ok = bool(can) if should else not can
         verb = ("can " + "/".join(can).lower()) if can else "cannot write"
@@ -124,7 +123,7 @@ def directus_findings(conn: Connection, settings: Settings) -> list[Finding]:
 def _readable(conn: Connection, table: str) -> bool:
     if conn.dialect.name != "postgresql":
         return True
-    return bool(conn.execute(sa.text("SELECT has_table_privilege(current_user, :t, 'SELECT')"), {"t": table}).scalar())
+    return bool(privileges(conn, table, ("SELECT",)))
 
 
 def _registration_findings(conn: Connection) -> list[Finding]:

@@ -16,6 +16,7 @@ from . import directus as dx
 from . import proposal as prop
 from . import schema as s
 from .config import Settings
+from .db import privileges
 from .state import State, differences, read_state, require_tables
 from .verify import check_rollout
 
@@ -78,7 +79,7 @@ def evaluate(conn: Connection, settings: Settings, proposal_id: str | None = Non
             "unknown-proposal", f"there is no proposal {pid}",
             "check the id with `govgate status`"),), pid, None, state.gap, state.fingerprint)
     if directus is None:
-        directus = settings.directus if settings.directus is not None else dx.is_directus(conn)
+        directus = dx.in_use(conn, settings)
     verdict = _applied_verdict(conn, proposal, state)
     if verdict is not None:
         return verdict
@@ -240,12 +241,7 @@ def _privilege_notes(conn: Connection) -> list[str]:
 
 def agent_can_write_approvals(conn: Connection) -> list[str]:
     """The write privileges the connection's role has on os_proposal_approvals."""
-    can = []
-    for privilege in ("INSERT", "UPDATE"):
-        if conn.execute(sa.text("SELECT has_table_privilege(current_user, 'os_proposal_approvals', :p)"),
-                        {"p": privilege}).scalar():
-            can.append(privilege)
-    return can
+    return privileges(conn, s.approvals.name, ("INSERT", "UPDATE"))
 
 
 def _current_user(conn: Connection) -> str:

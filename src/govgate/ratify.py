@@ -63,7 +63,7 @@ def prepare(conn: Connection, settings: Settings, proposal_id: str, approver: st
     proposal = prop.load(conn, proposal_id)
     if proposal is None:
         raise BadInput(f"there is no proposal {proposal_id}", hint="`govgate status` names the current one")
-    directus = settings.directus if settings.directus is not None else dx.is_directus(conn)
+    directus = dx.in_use(conn, settings)
     agent_ids = agent_identities(conn, settings, directus)
     refusal = Refused(f"'{approver}' is the agent's identity; the agent can never ratify",
                       hint="a human runs `govgate ratify` under their own name")

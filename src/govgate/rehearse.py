@@ -34,7 +34,7 @@ from . import proposal as prop
 from . import rollout
 from . import schema as s
 from .config import Settings, mask_url
-from .db import Mode, make_engine, transaction
+from .db import Mode, make_engine, quote, transaction
 from .errors import EnvironmentFault, GovgateError
 from .gate import REHEARSAL_PREFIX, Status, evaluate
 from .plan import load_plan
@@ -121,8 +121,7 @@ def _production_facts(settings: Settings, proposal_id: str | None) -> tuple[str 
 
 
 def _row_counts(conn: Connection) -> dict[str, int]:
-    q = conn.dialect.identifier_preparer.quote
-    return {t: conn.execute(sa.text(f"SELECT COUNT(*) FROM {q(t)}")).scalar_one()
+    return {t: conn.execute(sa.text(f"SELECT COUNT(*) FROM {quote(conn, t)}")).scalar_one()
             for t in sorted(sa.inspect(conn).get_table_names())}
 
 

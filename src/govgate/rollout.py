@@ -23,8 +23,16 @@ from . import directus as dx
 from . import proposal as prop
 from . import schema as s
 from .config import Settings
-from .db import Mode, transaction
-from .errors import Aborted, CheckFailed, Difference, EmissionBlocked, GovgateError, Refused, RollbackRefused
+from .db import Mode, quote, transaction
+from .errors import (
+    Aborted,
+    CheckFailed,
+    Difference,
+    EmissionBlocked,
+    GovgateError,
+    Refused,
+    RollbackRefused,
+)
 from .gate import Status, evaluate
 from .report import build_report
 from .state import differences, read_state
@@ -85,10 +93,6 @@ def new_rollout_id() -> str:
     return "RO-" + datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
-def _directus(conn: Connection, settings: Settings) -> bool:
-    return settings.directus if settings.directus is not None else dx.is_directus(conn)
-
-
 # -- apply -------------------------------------------------------------------------
 
 
@@ -140,7 +144,7 @@ def _apply_steps(conn: Connection, settings: Settings, steps: _Steps, started: s
                       + (f": {reasons}" if reasons else ""),
                       hint="`govgate status --why` says what would clear it")
     proposal = prop.load(conn, verdict.proposal_id)
-    directus = _directus(conn, settings)
+    directus = dx.in_use(conn, settings)
     guard = confine.Guard(confine.allowed_tables(directus))
     outbox_before = _count(conn, s.outbox)
     rollout_id = new_rollout_id()
@@ -191,7 +195,7 @@ def _create_views(conn: Connection) -> list[dict]:
     created = []
     for name, select in s.VIEWS.items():
         if name not in existing:
-            conn.execute(sa.text(f"CREATE VIEW {_q(conn, name)} AS {select}"))
+            conn.execute(sa.text(f"CREATE VIEW {quote(conn, name)} AS {select}"))
             created.append({"kind": "view", "name": name})
     return created
 
@@ -244,10 +248,6 @@ def _count(conn: Connection, table: sa.Table) -> int:
     return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
-def _q(conn: Connection, name: str) -> str:
-    return conn.dialect.identifier_preparer.quote(name)
-
-
 # -- rollback ------------------------------------------------------------------------
 
 
@@ -295,7 +295,7 @@ def _rollback_steps(conn: Connection, settings: Settings, steps: _Steps, force: 
                               "nothing was changed: " + "; ".join(map(str, edits)), tuple(edits),
                               hint="review the differences; `govgate rollback --force` removes the "
                                    "rollout's rows anyway (audited)")
-    directus = _directus(conn, settings)
+    directus = dx.in_use(conn, settings)
     guard = confine.Guard(confine.allowed_tables(directus))
     objects = json.loads(row.created_objects)
     with confine.confined(conn, guard):
@@ -305,7 +305,7 @@ def _rollback_steps(conn: Connection, settings: Settings, steps: _Steps, force: 
         steps("views")
         for obj in objects:
             if obj["kind"] == "view":
-                conn.execute(sa.text(f"DROP VIEW IF EXISTS {_q(conn, obj['name'])}"))
+                conn.execute(sa.text(f"DROP VIEW IF EXISTS {quote(conn, obj['name'])}"))
         steps("dashboard")
         dashboard.remove(conn, [o for o in objects if o["kind"] == "dashboard"])
         steps("journal")

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from . import audit, directus_meta, notify
 from . import schema as s
+from .db import quote
 from .errors import BadInput
 
 
@@ -85,7 +86,7 @@ def create_roles(conn: Connection, result: InitResult) -> InitResult:
             f"THEN CREATE ROLE {role} NOLOGIN; END IF; END $$"))
         conn.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {role}"))
         for privileges, tables in table_grants:
-            present = [_quote(conn, t) for t in tables if t in names]
+            present = [quote(conn, t) for t in tables if t in names]
             if present:
                 conn.execute(sa.text(f"GRANT {privileges} ON {', '.join(present)} TO {role}"))
     # Views are created and dropped by the rollout, and the id sequence feeds its inserts.
@@ -95,7 +96,3 @@ def create_roles(conn: Connection, result: InitResult) -> InitResult:
     conn.execute(sa.text(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON os_proposal_approvals FROM {AGENT_ROLE}"))
     return InitResult(result.created_tables, result.created_settings, result.schema_version,
                       result.directus_registered, (AGENT_ROLE, APPROVER_ROLE))
-
-
-def _quote(conn: Connection, name: str) -> str:
-    return conn.dialect.identifier_preparer.quote(name)

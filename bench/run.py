@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from govgate import api  # noqa: E402
-from govgate import ratify as ratify_mod  # noqa: E402
-from govgate.config import Settings  # noqa: E402
-from govgate.db import make_engine, transaction  # noqa: E402
+from govgate import api
+from govgate import ratify as ratify_mod
+from govgate.config import Settings
+from govgate.db import make_engine, transaction
 
 APPROVER = "approver@oneroof.example"
 
@@ -45,7 +45,9 @@ def approve(settings: Settings) -> None:
 
 
 def measure(settings: Settings, repeat: int) -> dict[str, float]:
-    samples: dict[str, list[float]] = {k: [] for k in ("status", "apply", "verify", "rollback", "rehearse")}
+    samples: dict[str, list[float]] = {
+        k: [] for k in ("status", "apply", "verify", "rollback", "rehearse")
+    }
     for _ in range(repeat):
         samples["status"].append(timed(lambda: api.status(settings)))
         approve(settings)
@@ -64,6 +66,7 @@ def sqlite_case(rows: int, folder: str) -> tuple[Settings, float]:
 
 def postgres_case(cluster, rows: int) -> tuple[Settings, float]:
     from pgcluster import fresh_database_name
+
     name = fresh_database_name("bench")
     url = cluster.create_database(name)
     settings = Settings(db_url=url)
@@ -88,17 +91,24 @@ def main() -> None:
             results.append(("sqlite", rows * 42, build, measure(settings, args.repeat)))
         if not args.no_postgres:
             from pgcluster import PgCluster
+
             with PgCluster() as cluster:
                 for rows in sizes:
                     settings, build = postgres_case(cluster, rows)
                     results.append(("postgresql", rows * 42, build, measure(settings, args.repeat)))
-    print(f"{'database':<11} {'app rows':>9} {'demo':>9} {'status':>8} {'apply':>8} {'verify':>8} "
-          f"{'rollback':>9} {'rehearse':>9}  {'apply/status':>12} {'rehearse/apply':>14}")
+    print(
+        f"{'database':<11} {'app rows':>9} {'demo':>9} {'status':>8} {'apply':>8} {'verify':>8} "
+        f"{'rollback':>9} {'rehearse':>9}  {'apply/status':>12} {'rehearse/apply':>14}"
+    )
     for db, rows, build, m in results:
-        print(f"{db:<11} {rows:>9,} {build:>7.0f}ms {m['status']:>6.0f}ms {m['apply']:>6.0f}ms "
-              f"{m['verify']:>6.0f}ms {m['rollback']:>7.0f}ms {m['rehearse']:>7.0f}ms  "
-              f"{m['apply'] / m['status']:>12.1f} {m['rehearse'] / m['apply']:>14.1f}")
-    print(f"\nmedian of {args.repeat} runs; python {sys.version.split()[0]}, {os.cpu_count()} cores")
+        print(
+            f"{db:<11} {rows:>9,} {build:>7.0f}ms {m['status']:>6.0f}ms {m['apply']:>6.0f}ms "
+            f"{m['verify']:>6.0f}ms {m['rollback']:>7.0f}ms {m['rehearse']:>7.0f}ms  "
+            f"{m['apply'] / m['status']:>12.1f} {m['rehearse'] / m['apply']:>14.1f}"
+        )
+    print(
+        f"\nmedian of {args.repeat} runs; python {sys.version.split()[0]}, {os.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":

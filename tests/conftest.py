@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from govgate import api
 from govgate.config import Settings
-from govgate.db import make_engine
+from govgate.db.engine import make_engine
+
 from pgcluster import PgCluster, fresh_database_name
 from sqlhelp import sql_execute, sql_rows
 
@@ -30,7 +31,7 @@ class Lab:
     """One fresh demo database and the ways a test reaches it."""
 
     backend: str
-    settings: Settings          # main URL (owner/human); agent URL least-privilege on PostgreSQL
+    settings: Settings  # main URL (owner/human); agent URL least-privilege on PostgreSQL
     approver_url: str
 
     @property
@@ -106,8 +107,11 @@ def _sqlite_lab(tmp_path: Path, template: Path) -> Lab:
 def _pg_lab(pg: PgCluster, template: str, tmp_path: Path) -> Lab:
     name = fresh_database_name()
     pg.create_database(name, template=template)
-    settings = Settings(db_url=pg.url(name), agent_db_url=pg.url(name, user=AGENT_LOGIN),
-                        report_dir=str(tmp_path / "reports"))
+    settings = Settings(
+        db_url=pg.url(name),
+        agent_db_url=pg.url(name, user=AGENT_LOGIN),
+        report_dir=str(tmp_path / "reports"),
+    )
     return Lab("postgres", settings, pg.url(name, user=APPROVER_LOGIN))
 
 
@@ -169,8 +173,11 @@ def lab_factory_big(request, tmp_path) -> Lab:
     settings = Settings(db_url=url)
     api.demo(settings, actor="test-builder", rows_per_table=rows)
     api.init(settings, actor="test-builder", roles=True)
-    yield Lab("postgres", Settings(db_url=url, agent_db_url=pg.url(name, user=AGENT_LOGIN)),
-              pg.url(name, user=APPROVER_LOGIN))
+    yield Lab(
+        "postgres",
+        Settings(db_url=url, agent_db_url=pg.url(name, user=AGENT_LOGIN)),
+        pg.url(name, user=APPROVER_LOGIN),
+    )
     pg.drop_database(name)
 
 
@@ -180,5 +187,19 @@ APPROVER = "approver@oneroof.example"
 
 def ratify(lab: Lab, approval_id: str | None = None, settings: Settings | None = None):
     """A human ratifies the demo proposal through the library, as if typing the approval id."""
-    return api.ratify(settings or lab.settings, PROPOSAL, approver=APPROVER,
-                      confirm=lambda request: request.approval_id, interactive=True, approval_id=approval_id)
+    return api.ratify(
+        settings or lab.settings,
+        PROPOSAL,
+        approver=APPROVER,
+        confirm=lambda request: request.approval_id,
+        interactive=True,
+        approval_id=approval_id,
+    )
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    from support.mariadb import MariaDbServer
+
+    with MariaDbServer() as server:
+        yield server

@@ -52,10 +52,15 @@ def _find_bindir() -> str:
     found = shutil.which("initdb")
     if found:
         candidates.append(os.path.dirname(os.path.realpath(found)))
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True,
-                         key=lambda p: [int(n) for n in re.findall(r"\d+", p)])
+    candidates += sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        reverse=True,
+        key=lambda p: [int(n) for n in re.findall(r"\d+", p)],
+    )
     for bindir in candidates:
-        if all(os.access(os.path.join(bindir, b), os.X_OK) for b in ("initdb", "pg_ctl", "postgres")):
+        if all(
+            os.access(os.path.join(bindir, b), os.X_OK) for b in ("initdb", "pg_ctl", "postgres")
+        ):
             return bindir
     raise RuntimeError(
         "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on PATH or in "
@@ -88,7 +93,9 @@ class PgCluster:
                 pw = pwd.getpwnam(_PG_USER)
             except KeyError:
                 shutil.rmtree(self._root_dir)
-                raise RuntimeError(f"running as root but there is no {_PG_USER!r} OS user") from None
+                raise RuntimeError(
+                    f"running as root but there is no {_PG_USER!r} OS user"
+                ) from None
             os.chown(self._root_dir, pw.pw_uid, pw.pw_gid)
         os.chmod(self._root_dir, 0o700)
         self.datadir = os.path.join(self._root_dir, "data")
@@ -107,8 +114,13 @@ class PgCluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "LC_"))}
         env.update(LC_ALL="C", LANG="C")
         return subprocess.run(
-            cmd, cwd=self._root_dir, env=env, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=timeout,
+            cmd,
+            cwd=self._root_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     def _log_tail(self, since: int = 0, lines: int = 30) -> str:
@@ -130,11 +142,24 @@ class PgCluster:
 
     def _initdb(self) -> None:
         """Create the data dir and write the server settings and pg_hba.conf."""
-        r = self._run("initdb", "-D", self.datadir, "--auth=trust", "-U", _PG_USER,
-                      "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
+        r = self._run(
+            "initdb",
+            "-D",
+            self.datadir,
+            "--auth=trust",
+            "-U",
+            _PG_USER,
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--no-instructions",
+        )
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed (exit {r.returncode}):\n{r.stdout}{r.stderr}")
-        settings = dict(_SETTINGS, unix_socket_directories="'{}'".format(self._root_dir.replace("'", "''")))
+        settings = dict(
+            _SETTINGS, unix_socket_directories="'{}'".format(self._root_dir.replace("'", "''"))
+        )
         # Appending/truncating keeps the files' owner (postgres) and mode.
         with open(os.path.join(self.datadir, "postgresql.conf"), "a") as f:
             f.write("\n# pgcluster\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
@@ -143,7 +168,7 @@ class PgCluster:
 
     # -- lifecycle ---------------------------------------------------------
 
-    def start(self) -> "PgCluster":
+    def start(self) -> PgCluster:
         """Start the server (running initdb first if needed) and wait until it accepts connections.
 
         Until the first successful start, an automatically picked port that turns out
@@ -158,8 +183,19 @@ class PgCluster:
             self._initdb()
         for _attempt in range(5):
             offset = self._log_size()
-            r = self._run("pg_ctl", "start", "-w", "-t", "60", "-D", self.datadir,
-                          "-l", self.logfile, "-o", f"-p {self.port}")
+            r = self._run(
+                "pg_ctl",
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                self.datadir,
+                "-l",
+                self.logfile,
+                "-o",
+                f"-p {self.port}",
+            )
             if r.returncode == 0:
                 self._started_once = True
                 return self
@@ -192,7 +228,8 @@ class PgCluster:
         self.start()
 
     def kill(self) -> None:
-        """Simulate an outage: ``pg_ctl stop -m immediate``, keeping the data; start() brings it back.
+        """Simulate an outage: ``pg_ctl stop -m immediate``, keeping the data; start() brings it
+        back.
 
         WAL is flushed first (best effort), so that commits acknowledged under
         synchronous_commit=off survive, as they would on a real server crash given time.
@@ -206,7 +243,9 @@ class PgCluster:
         self._pg_ctl_stop("immediate")
 
     def _pg_ctl_stop(self, mode: str) -> None:
-        """Run ``pg_ctl stop -m mode -w``; raise RuntimeError with the log tail if the server survives."""
+        """Run ``pg_ctl stop -m mode -w``; raise RuntimeError with the log tail if the server
+        survives.
+        """
         r = self._run("pg_ctl", "stop", "-w", "-t", "60", "-m", mode, "-D", self.datadir)
         if r.returncode != 0 and self.is_running():
             raise RuntimeError(
@@ -224,10 +263,10 @@ class PgCluster:
         """atexit hook: stop the server and delete the temp dir, ignoring errors."""
         try:
             self.stop(remove=True)
-        except Exception:  # noqa: BLE001 - interpreter is exiting; nothing left to report to
+        except Exception:
             pass
 
-    def __enter__(self) -> "PgCluster":
+    def __enter__(self) -> PgCluster:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -235,8 +274,13 @@ class PgCluster:
 
     # -- SQL helpers -------------------------------------------------------
 
-    def url(self, database: str = "postgres", user: str = "postgres", password: str | None = None,
-            driver: str = "postgresql+psycopg") -> str:
+    def url(
+        self,
+        database: str = "postgres",
+        user: str = "postgres",
+        password: str | None = None,
+        driver: str = "postgresql+psycopg",
+    ) -> str:
         """Return an SQLAlchemy URL for *database* on 127.0.0.1:port."""
         auth = quote(user, safe="")
         if password is not None:
@@ -245,8 +289,14 @@ class PgCluster:
 
     def admin_execute(self, sql: str, database: str = "postgres") -> None:
         """Execute *sql* in autocommit mode as the postgres superuser in *database*."""
-        with psycopg.connect(host=self.host, port=self.port, user=_PG_USER, dbname=database,
-                             autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=_PG_USER,
+            dbname=database,
+            autocommit=True,
+            connect_timeout=10,
+        ) as conn:
             conn.execute(sql)
 
     def create_database(self, name: str, template: str | None = None) -> str:

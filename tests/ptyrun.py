@@ -16,12 +16,19 @@ class PtyRun:
     output: str
 
 
-def run_in_pty(argv: list[str], answers: list[tuple[str, str]], env: dict | None = None,
-               timeout: float = 60.0) -> PtyRun:
+def run_in_pty(
+    argv: list[str], answers: list[tuple[str, str]], env: dict | None = None, timeout: float = 60.0
+) -> PtyRun:
     """Run ARGV on a pty; when the output shows each prompt in ANSWERS, type its answer."""
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower,
-                            env={**os.environ, **(env or {}), "COLUMNS": "200"}, close_fds=True)
+    proc = subprocess.Popen(
+        argv,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, **(env or {}), "COLUMNS": "200"},
+        close_fds=True,
+    )
     os.close(follower)
     output, pending, deadline = b"", list(answers), time.monotonic() + timeout
     try:

@@ -13,9 +13,9 @@ import json
 
 import pytest
 
-from govgate import api
-from govgate.gate import Status
 from conftest import ratify
+from govgate import api
+from govgate.runbook.gate import Status
 
 PROPOSAL = "PROP-AUTHMODEL-1"
 APPROVER = "approver@oneroof.example"
@@ -46,17 +46,31 @@ def test_the_trail_holds_proposal_ratification_rollout_and_rollback_in_order(lab
     result = gg("--db", lab.url, "audit", "--json")
     assert result.code == 0, result.err
     events = json.loads(result.out)
-    assert [e["kind"] for e in events] == ["init", "proposal", "ratification", "rollout", "rollback"]
+    assert [e["kind"] for e in events] == [
+        "init",
+        "proposal",
+        "ratification",
+        "rollout",
+        "rollback",
+    ]
     assert [e["seq"] for e in events] == [1, 2, 3, 4, 5]
     proposal, ratification, applied, rolled = events[1:]
     assert proposal["proposal_id"] == ratification["proposal_id"] == PROPOSAL
     assert ratification["detail"]["approval"] == "APR-BOOT-AUTHMODEL-1"
     assert ratification["detail"]["sha256"] == proposal["detail"]["sha256"]
-    assert (applied["rollout_id"], applied["actor"], applied["detail"]["approval"]) == \
-        (rollout_id, "govgate-agent", "APR-BOOT-AUTHMODEL-1")
-    assert (rolled["rollout_id"], rolled["detail"]["restored"], rolled["detail"]["gap_after"]) == \
-        (rollout_id, True, 210)
-    assert all(e["prev_hash"] == before["hash"] for before, e in zip(events, events[1:]))
+    assert (applied["rollout_id"], applied["actor"], applied["detail"]["approval"]) == (
+        rollout_id,
+        "govgate-agent",
+        "APR-BOOT-AUTHMODEL-1",
+    )
+    assert (rolled["rollout_id"], rolled["detail"]["restored"], rolled["detail"]["gap_after"]) == (
+        rollout_id,
+        True,
+        210,
+    )
+    assert all(
+        e["prev_hash"] == before["hash"] for before, e in zip(events, events[1:], strict=False)
+    )
 
 
 def test_editing_the_detail_of_any_audit_row_breaks_the_chain_at_that_row(lab, gg):
@@ -64,7 +78,9 @@ def test_editing_the_detail_of_any_audit_row_breaks_the_chain_at_that_row(lab, g
     rows = lab.rows("SELECT seq, detail FROM os_audit ORDER BY seq")
     assert len(rows) == 5
     for seq, detail in rows:
-        edited = json.dumps({**json.loads(detail), "edited": True}, sort_keys=True, separators=(",", ":"))
+        edited = json.dumps(
+            {**json.loads(detail), "edited": True}, sort_keys=True, separators=(",", ":")
+        )
         lab.execute("UPDATE os_audit SET detail = :d WHERE seq = :s", d=edited, s=seq)
         broken = audit_verify(gg, lab)
         assert broken.code == 1, f"an edit of row {seq} went unnoticed"
@@ -83,8 +99,12 @@ def test_deleting_a_middle_audit_row_is_detected_naming_it(lab, gg):
 
 def test_deleting_the_audit_event_of_the_last_rollout_is_detected_naming_the_rollout(lab, gg):
     rollout_id = runbook(lab, rollback=False)
-    assert lab.rows("SELECT kind FROM os_audit WHERE seq = (SELECT MAX(seq) FROM os_audit)") == [("rollout",)]
-    lab.execute("DELETE FROM os_audit WHERE seq = (SELECT MAX(seq) FROM (SELECT seq FROM os_audit) AS a)")
+    assert lab.rows("SELECT kind FROM os_audit WHERE seq = (SELECT MAX(seq) FROM os_audit)") == [
+        ("rollout",)
+    ]
+    lab.execute(
+        "DELETE FROM os_audit WHERE seq = (SELECT MAX(seq) FROM (SELECT seq FROM os_audit) AS a)"
+    )
     broken = audit_verify(gg, lab)
     assert broken.code == 1
     assert f"rollout {rollout_id} has no audit row (rows were removed from the trail)" in broken.out
@@ -102,16 +122,23 @@ def test_deleting_the_audit_event_of_the_last_rollback_is_detected_naming_the_ro
 def edited_rollout(lab):
     """An applied rollout one of whose records a person changed by hand afterwards."""
     rollout_id = runbook(lab, rollback=False)
-    lab.execute("UPDATE os_accountability SET authority = 'GOV-MOIT' "
-                "WHERE collection = 'transport_routes' AND duty = 'ownership'")
+    lab.execute(
+        "UPDATE os_accountability SET authority = 'GOV-MOIT' "
+        "WHERE collection = 'transport_routes' AND duty = 'ownership'"
+    )
     return rollout_id
 
 
-def test_rollback_of_edited_records_is_refused_listing_the_difference_and_changes_nothing(lab, gg, edited_rollout):
+def test_rollback_of_edited_records_is_refused_listing_the_difference_and_changes_nothing(
+    lab, gg, edited_rollout
+):
     before = lab.snapshot()
     result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rollback")
     assert result.code == 1, result.out
-    assert f"the records of rollout {edited_rollout} were edited since it ran; nothing was changed" in result.err
+    assert (
+        f"the records of rollout {edited_rollout} were edited since it ran; nothing was changed"
+        in result.err
+    )
     assert "transport_routes/ownership now names GOV-MOIT, the rollout set GOV-DOT" in result.err
     assert "--force" in result.err
     assert lab.snapshot() == before
@@ -126,15 +153,23 @@ def test_rollback_force_removes_edited_records_and_appends_a_forced_event(lab, g
     events = api.audit_trail(lab.settings)
     assert [e.kind for e in events][-2:] == ["rollback", "forced"]
     forced = events[-1]
-    assert (forced.rollout_id, forced.actor, forced.detail["action"]) == (edited_rollout, "govgate-agent", "rollback")
-    assert forced.detail["edits"] == ["transport_routes/ownership now names GOV-MOIT, the rollout set GOV-DOT"]
+    assert (forced.rollout_id, forced.actor, forced.detail["action"]) == (
+        edited_rollout,
+        "govgate-agent",
+        "rollback",
+    )
+    assert forced.detail["edits"] == [
+        "transport_routes/ownership now names GOV-MOIT, the rollout set GOV-DOT"
+    ]
     assert audit_verify(gg, lab).code == 0
     verdict = api.status(lab.settings)
     assert (verdict.status, verdict.gap) == (Status.BLOCKED, 210)
 
 
 def test_deleting_the_forced_event_of_a_forced_rollback_is_detected(lab, gg, edited_rollout):
-    assert gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rollback", "--force").code == 0
+    assert (
+        gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rollback", "--force").code == 0
+    )
     lab.execute("DELETE FROM os_audit WHERE kind = 'forced'")
     broken = audit_verify(gg, lab)
     assert broken.code == 1

@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from govgate import api
 from conftest import ratify
+from govgate import api
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -47,8 +47,13 @@ except ImportError:  # pragma: no cover - reported by the fixture below
 @pytest.fixture(scope="module")
 def chromium_available():
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    problem = (f"{', '.join(missing)} missing: run scripts/ensure-chromium" if missing
-               else "selenium is not installed" if webdriver is None else None)
+    problem = (
+        f"{', '.join(missing)} missing: run scripts/ensure-chromium"
+        if missing
+        else "selenium is not installed"
+        if webdriver is None
+        else None
+    )
     if problem:
         if os.environ.get("CI"):
             pytest.fail(problem)
@@ -67,9 +72,24 @@ def dashboard(sqlite_lab, tmp_path, chromium_available):
     port = free_port()
     env = {**os.environ, "GOVGATE_CONFIG": str(tmp_path / "absent.toml")}
     log = open(tmp_path / "serve.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "govgate.cli", "--db", sqlite_lab.url, "serve",
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "govgate.cli",
+            "--db",
+            sqlite_lab.url,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -98,10 +118,20 @@ def dashboard(sqlite_lab, tmp_path, chromium_available):
 def browser(tmp_path, chromium_available):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage", "--disable-default-apps", "--disable-extensions",
-                 "--window-size=1280,900", f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--window-size=1280,900",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
@@ -124,7 +154,9 @@ def page_word(driver) -> str | None:
 def wait_for_word(driver, expected: str) -> str:
     """The word once the page has reloaded itself to EXPECTED (no refresh from the test)."""
     try:
-        WebDriverWait(driver, RELOAD_TIMEOUT, poll_frequency=0.25).until(lambda d: page_word(d) == expected)
+        WebDriverWait(driver, RELOAD_TIMEOUT, poll_frequency=0.25).until(
+            lambda d: page_word(d) == expected
+        )
     except WebDriverException:
         pass
     return page_word(driver)
@@ -143,12 +175,15 @@ def console_errors(driver) -> list[str]:
 
 
 def loaded_resources(driver) -> list[str]:
-    return driver.execute_script("return [location.href].concat("
-                                 "performance.getEntriesByType('resource').map(function (e) { return e.name; }))")
+    return driver.execute_script(
+        "return [location.href].concat("
+        "performance.getEntriesByType('resource').map(function (e) { return e.name; }))"
+    )
 
 
-def test_the_word_on_the_page_is_govgate_status_before_and_after_a_rollout(sqlite_lab, gg, dashboard, browser,
-                                                                          tmp_path):
+def test_the_word_on_the_page_is_govgate_status_before_and_after_a_rollout(
+    sqlite_lab, gg, dashboard, browser, tmp_path
+):
     def cli_status() -> str:
         result = gg("--db", sqlite_lab.url, "status")
         assert result.code == 0, result.err
@@ -166,31 +201,53 @@ def test_the_word_on_the_page_is_govgate_status_before_and_after_a_rollout(sqlit
     ratify(sqlite_lab)
     assert wait_for_word(browser, "READY") == cli_status() == "READY"
     assert browser.find_element(By.ID, "word").value_of_css_property("color") in (
-        "rgba(122, 79, 0, 1)", "rgb(122, 79, 0)")
+        "rgba(122, 79, 0, 1)",
+        "rgb(122, 79, 0)",
+    )
 
     applied = gg("--db", sqlite_lab.url, "apply")
     assert applied.code == 0, applied.err
     assert wait_for_word(browser, "APPLIED") == cli_status() == "APPLIED"
     assert browser.find_element(By.ID, "gap-total").text == "0"
     assert console_errors(browser) == []
-    assert all(url.startswith(dashboard + "/") for url in loaded_resources(browser)), loaded_resources(browser)
+    assert all(url.startswith(dashboard + "/") for url in loaded_resources(browser)), (
+        loaded_resources(browser)
+    )
 
     # The full page, as the owner sees it once all is green.
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": 1280, "height": min(max(height, 600), 4000), "deviceScaleFactor": 1, "mobile": False})
-    screenshot = README_SCREENSHOT if os.environ.get("GOVGATE_SCREENSHOT") else tmp_path / "dashboard.png"
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {
+            "width": 1280,
+            "height": min(max(height, 600), 4000),
+            "deviceScaleFactor": 1,
+            "mobile": False,
+        },
+    )
+    screenshot = (
+        README_SCREENSHOT if os.environ.get("GOVGATE_SCREENSHOT") else tmp_path / "dashboard.png"
+    )
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(screenshot))
     assert screenshot.stat().st_size > 10_000
 
-    for path, heading in (("/approve", "What approving changed"), ("/report", "Rollout report"),
-                          ("/audit", "Audit trail")):
+    for path, heading in (
+        ("/approve", "What approving changed"),
+        ("/report", "Rollout report"),
+        ("/audit", "Audit trail"),
+    ):
         browser.get(dashboard + path)
         assert browser.find_element(By.TAG_NAME, "h1").text == heading, path
         assert console_errors(browser) == [], path
         if path == "/report":
-            assert "Ownership gap: 210 before, 0 after." in browser.find_element(By.TAG_NAME, "main").text
+            assert (
+                "Ownership gap: 210 before, 0 after."
+                in browser.find_element(By.TAG_NAME, "main").text
+            )
     assert browser.find_element(By.ID, "chain").text == "Chain intact"
     assert stays_put(browser), "the audit page reloaded although nothing changed"
-    assert api.report(sqlite_lab.settings).data["rollout"] in browser.find_element(By.TAG_NAME, "main").text
+    assert (
+        api.report(sqlite_lab.settings).data["rollout"]
+        in browser.find_element(By.TAG_NAME, "main").text
+    )

@@ -13,15 +13,17 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from conftest import ratify
 from govgate import api
 from govgate.errors import Aborted
-from govgate.gate import Status
-from conftest import ratify
+from govgate.runbook.gate import Status
 
 PROPOSAL = "PROP-AUTHMODEL-1"
 APPROVER = "approver@oneroof.example"
 
-BILLING = "INSERT INTO billing_invoices (id, name, status, notes) VALUES (9001, 'stray', 'draft', 'x')"
+BILLING = (
+    "INSERT INTO billing_invoices (id, name, status, notes) VALUES (9001, 'stray', 'draft', 'x')"
+)
 AUTHORITIES = "UPDATE os_authorities SET name = 'Hijacked' WHERE code = 'GOV-DOT'"
 CREATE_TABLE = "CREATE TABLE os_stray (id integer)"
 
@@ -30,6 +32,7 @@ def stray(at_step: str, sql: str):
     def hook(name, conn):
         if name == at_step:
             conn.execute(sa.text(sql))
+
     return hook
 
 
@@ -45,7 +48,7 @@ def assert_aborted_and_nothing_written(lab, action, hook, step: str, *phrases: s
     for phrase in phrases:
         assert phrase in aborted.value.message, aborted.value.message
     assert lab.snapshot(exclude=("os_audit",)) == before
-    new = audit_rows(lab)[len(audit_before):]
+    new = audit_rows(lab)[len(audit_before) :]
     assert [kind for _, kind, _ in new] == ["abort"]
     assert f'"step":"{step}"' in new[0][2]
     return aborted.value
@@ -60,15 +63,22 @@ def grant_too_much(lab) -> None:
 def test_a_write_to_billing_invoices_inside_apply_is_caught_and_nothing_is_written(lab, step):
     ratify(lab)
     invoices = lab.rows("SELECT * FROM billing_invoices ORDER BY id")
-    assert_aborted_and_nothing_written(lab, api.apply, stray(step, BILLING), step, "billing_invoices")
+    assert_aborted_and_nothing_written(
+        lab, api.apply, stray(step, BILLING), step, "billing_invoices"
+    )
     assert lab.rows("SELECT * FROM billing_invoices ORDER BY id") == invoices
     assert api.status(lab.settings).status is Status.READY
 
 
 def test_a_write_to_os_authorities_inside_apply_is_caught_and_nothing_is_written(lab):
     ratify(lab)
-    assert_aborted_and_nothing_written(lab, api.apply, stray("records", AUTHORITIES), "records", "os_authorities")
-    assert lab.scalar("SELECT name FROM os_authorities WHERE code = 'GOV-DOT'") == "Department of Transport"
+    assert_aborted_and_nothing_written(
+        lab, api.apply, stray("records", AUTHORITIES), "records", "os_authorities"
+    )
+    assert (
+        lab.scalar("SELECT name FROM os_authorities WHERE code = 'GOV-DOT'")
+        == "Department of Transport"
+    )
     assert api.status(lab.settings).status is Status.READY
 
 
@@ -77,41 +87,78 @@ def test_a_create_table_inside_apply_is_caught_and_nothing_is_created(lab):
     # SQLite denies the statement itself; PostgreSQL lets the agent create tables and
     # the pre-commit check finds the relation its transaction created.
     caught_at = "views" if lab.backend == "sqlite" else "verify"
-    assert_aborted_and_nothing_written(lab, api.apply, stray("views", CREATE_TABLE), caught_at, "os_stray")
+    assert_aborted_and_nothing_written(
+        lab, api.apply, stray("views", CREATE_TABLE), caught_at, "os_stray"
+    )
     assert "os_stray" not in sa.inspect(lab.engine()).get_table_names()
     assert api.status(lab.settings).status is Status.READY
 
 
 def test_on_sqlite_the_authorizer_denies_the_stray_statement_itself(sqlite_lab):
     ratify(sqlite_lab)
-    aborted = assert_aborted_and_nothing_written(sqlite_lab, api.apply, stray("verify", BILLING), "verify",
-                                                 "confinement: insert into billing_invoices")
+    aborted = assert_aborted_and_nothing_written(
+        sqlite_lab,
+        api.apply,
+        stray("verify", BILLING),
+        "verify",
+        "confinement: insert into billing_invoices",
+    )
     assert "not authorized" in str(aborted.__cause__.__cause__)
 
 
-postgres_only = pytest.mark.parametrize("lab", [pytest.param("postgres", marks=pytest.mark.postgres)],
-                                        indirect=True)
+postgres_only = pytest.mark.parametrize(
+    "lab", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 @postgres_only
 def test_on_postgres_the_agent_role_is_refused_the_stray_write_by_the_database(lab):
     ratify(lab)
-    assert_aborted_and_nothing_written(lab, api.apply, stray("verify", BILLING), "verify",
-                                       "permission denied for table billing_invoices")
+    assert_aborted_and_nothing_written(
+        lab,
+        api.apply,
+        stray("verify", BILLING),
+        "verify",
+        "permission denied for table billing_invoices",
+    )
 
 
 @postgres_only
-@pytest.mark.parametrize("sql,step,phrase", [
-    (BILLING, "verify", "confinement: wrote billing_invoices (1 inserted, 0 updated, 0 deleted)"),
-    (BILLING, "dashboard", "confinement: wrote billing_invoices (1 inserted, 0 updated, 0 deleted)"),
-    (AUTHORITIES, "records", "confinement: wrote os_authorities (0 inserted, 1 updated, 0 deleted)"),
-    (CREATE_TABLE, "views", "confinement: created or altered os_stray"),
-], ids=["billing-at-verify", "billing-at-dashboard", "authorities-at-records", "create-table-at-views"])
-def test_on_postgres_the_pre_commit_check_catches_what_an_overgranted_role_could_write(lab, sql, step, phrase):
+@pytest.mark.parametrize(
+    "sql,step,phrase",
+    [
+        (
+            BILLING,
+            "verify",
+            "confinement: wrote billing_invoices (1 inserted, 0 updated, 0 deleted)",
+        ),
+        (
+            BILLING,
+            "dashboard",
+            "confinement: wrote billing_invoices (1 inserted, 0 updated, 0 deleted)",
+        ),
+        (
+            AUTHORITIES,
+            "records",
+            "confinement: wrote os_authorities (0 inserted, 1 updated, 0 deleted)",
+        ),
+        (CREATE_TABLE, "views", "confinement: created or altered os_stray"),
+    ],
+    ids=[
+        "billing-at-verify",
+        "billing-at-dashboard",
+        "authorities-at-records",
+        "create-table-at-views",
+    ],
+)
+def test_on_postgres_the_pre_commit_check_catches_what_an_overgranted_role_could_write(
+    lab, sql, step, phrase
+):
     ratify(lab)
     grant_too_much(lab)
-    assert_aborted_and_nothing_written(lab, api.apply, stray(step, sql), "verify",
-                                       "verification failed before commit", phrase)
+    assert_aborted_and_nothing_written(
+        lab, api.apply, stray(step, sql), "verify", "verification failed before commit", phrase
+    )
     assert api.status(lab.settings).status is Status.READY
 
 
@@ -120,5 +167,7 @@ def test_a_write_to_billing_invoices_inside_rollback_is_caught_audited_and_nothi
     api.apply(lab.settings)
     if lab.backend == "postgres":
         grant_too_much(lab)  # so that it is the rollback's own check, not the role, that catches it
-    assert_aborted_and_nothing_written(lab, api.rollback, stray("prove", BILLING), "prove", "billing_invoices")
+    assert_aborted_and_nothing_written(
+        lab, api.rollback, stray("prove", BILLING), "prove", "billing_invoices"
+    )
     assert api.status(lab.settings).status is Status.APPLIED

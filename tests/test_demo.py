@@ -46,7 +46,9 @@ def test_demo_gap_is_210_split_by_authority_domain_and_collection(lab):
 
 
 @pytest.mark.postgres
-def test_postgres_demo_has_the_same_fingerprint_as_the_sqlite_demo(sqlite_template, pg_template, pg):
+def test_postgres_demo_has_the_same_fingerprint_as_the_sqlite_demo(
+    sqlite_template, pg_template, pg
+):
     on_sqlite = api.status(Settings(db_url=f"sqlite:///{sqlite_template}"))
     on_postgres = api.status(Settings(db_url=pg.url(pg_template)))
     assert on_sqlite.fingerprint == on_postgres.fingerprint
@@ -68,6 +70,7 @@ def test_demo_command_builds_a_file_and_rebuilds_its_own_demo(tmp_path, gg):
 def test_demo_refuses_to_overwrite_a_file_that_is_not_a_demo(tmp_path, gg):
     path = tmp_path / "precious.db"
     import sqlite3
+
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
         conn.execute("INSERT INTO customers VALUES (1)")

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from govgate import api
-from govgate.demo import demo_uuid
+from govgate.ops.demo import demo_uuid
 
 PROPOSAL = "PROP-AUTHMODEL-1"
 APPROVAL = "APR-BOOT-AUTHMODEL-1"
@@ -22,12 +22,21 @@ def _ratify_by_hand(lab) -> None:
     """What a human does in the Directus app: an approval row and its `create` activity."""
     sha = api.status(lab.settings).proposal_sha256
     approver = demo_uuid("user:approver")
-    lab.execute("INSERT INTO os_proposal_approvals (id, proposal_id, proposal_sha256, approved_by, statement) "
-                "VALUES (:id, :p, :h, :u, 'I approve the One-Roof authorization model')",
-                id=APPROVAL, p=PROPOSAL, h=sha, u=approver)
-    lab.execute('INSERT INTO directus_activity (action, "user", timestamp, collection, item) '
-                "VALUES ('create', :u, CURRENT_TIMESTAMP, 'os_proposal_approvals', :id)",
-                u=approver, id=APPROVAL)
+    lab.execute(
+        "INSERT INTO os_proposal_approvals (id, proposal_id, proposal_sha256, approved_by, "
+        "statement) "
+        "VALUES (:id, :p, :h, :u, 'I approve the One-Roof authorization model')",
+        id=APPROVAL,
+        p=PROPOSAL,
+        h=sha,
+        u=approver,
+    )
+    lab.execute(
+        'INSERT INTO directus_activity (action, "user", timestamp, collection, item) '
+        "VALUES ('create', :u, CURRENT_TIMESTAMP, 'os_proposal_approvals', :id)",
+        u=approver,
+        id=APPROVAL,
+    )
 
 
 def _status(lab, gg, *args: str):
@@ -46,30 +55,47 @@ def ready(lab, gg):
 # id -> (SQL, params, words the reason must contain)
 DRIFTS = {
     "authority_deactivated": (
-        "UPDATE os_authorities SET active = :v WHERE code = 'GOV-DOT'", {"v": False},
-        ("authority GOV-DOT is now inactive (was active)",)),
+        "UPDATE os_authorities SET active = :v WHERE code = 'GOV-DOT'",
+        {"v": False},
+        ("authority GOV-DOT is now inactive (was active)",),
+    ),
     "governed_collection_added": (
-        "INSERT INTO os_governed_collections (collection, domain) VALUES ('transport_bridges', 'transport')", {},
-        ("governed collection transport_bridges was added",)),
+        "INSERT INTO os_governed_collections (collection, domain) VALUES ('transport_bridges', "
+        "'transport')",
+        {},
+        ("governed collection transport_bridges was added",),
+    ),
     "governed_collection_dropped": (
-        "DELETE FROM os_governed_collections WHERE collection = 'transport_routes'", {},
-        ("governed collection transport_routes was removed",)),
+        "DELETE FROM os_governed_collections WHERE collection = 'transport_routes'",
+        {},
+        ("governed collection transport_routes was removed",),
+    ),
     "accountability_row_added_by_hand": (
         "INSERT INTO os_accountability (collection, duty, authority, rollout_id) "
-        "VALUES ('transport_routes', 'ownership', 'GOV-DOT', NULL)", {},
-        ("accountability row added", "transport_routes/ownership", "GOV-DOT")),
+        "VALUES ('transport_routes', 'ownership', 'GOV-DOT', NULL)",
+        {},
+        ("accountability row added", "transport_routes/ownership", "GOV-DOT"),
+    ),
     "duty_retitled": (
-        "UPDATE os_duties SET title = 'Is the owner' WHERE code = 'ownership'", {},
-        ("duty ownership", "'Owns the collection and answers for it'", "'Is the owner'")),
+        "UPDATE os_duties SET title = 'Is the owner' WHERE code = 'ownership'",
+        {},
+        ("duty ownership", "'Owns the collection and answers for it'", "'Is the owner'"),
+    ),
     "duty_code_renamed": (
-        "UPDATE os_duties SET code = 'owner' WHERE code = 'ownership'", {},
-        ("duty owner was added", "duty ownership was removed")),
+        "UPDATE os_duties SET code = 'owner' WHERE code = 'ownership'",
+        {},
+        ("duty owner was added", "duty ownership was removed"),
+    ),
     "external_emission_turned_on": (
-        "UPDATE os_settings SET value = 'on' WHERE key = 'external_emission'", {},
-        ("external_emission", "'off'", "'on'")),
+        "UPDATE os_settings SET value = 'on' WHERE key = 'external_emission'",
+        {},
+        ("external_emission", "'off'", "'on'"),
+    ),
     "authority_renamed": (
-        "UPDATE os_authorities SET name = 'Transport Department' WHERE code = 'GOV-DOT'", {},
-        ("authority GOV-DOT was renamed", "'Transport Department'")),
+        "UPDATE os_authorities SET name = 'Transport Department' WHERE code = 'GOV-DOT'",
+        {},
+        ("authority GOV-DOT was renamed", "'Transport Department'"),
+    ),
 }
 
 
@@ -81,7 +107,9 @@ def test_drift_blocks_the_gate_and_why_names_what_differs(drift, ready, gg):
     why = _status(ready, gg, "--why")
     assert why.code == 0, why.err
     assert why.out.split()[0] == "BLOCKED"
-    reason_lines = [line for line in why.out.splitlines() if "differs from the expected state" in line]
+    reason_lines = [
+        line for line in why.out.splitlines() if "differs from the expected state" in line
+    ]
     assert reason_lines, why.out
     for word in words:
         assert any(word in line for line in reason_lines), (word, why.out)

@@ -1,6 +1,6 @@
 """All or nothing (SPEC 4.3): a fault at any step leaves every table exactly as before.
 
-For every step of apply (rollout.APPLY_STEPS) and of rollback (rollout.ROLLBACK_STEPS),
+For every step of apply (rollout.APPLY_STEPS) and of rollback (rollback_mod.ROLLBACK_STEPS),
 three faults, on SQLite and on PostgreSQL:
 
 - an exception raised just before the step;
@@ -24,23 +24,31 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from govgate import api, rollout
+from govgate import api
 from govgate.errors import Aborted
-from govgate.gate import Status
+from govgate.runbook import apply as rollout
+from govgate.runbook import rollback as rollback_mod
+from govgate.runbook.gate import Status
 
 PROPOSAL = "PROP-AUTHMODEL-1"
 APPROVER = "approver@oneroof.example"
 CHILD = str(Path(__file__).resolve().parent / "faults_child.py")
 
-STEPS = [pytest.param("apply", step, id=f"apply-{step}") for step in rollout.APPLY_STEPS] + \
-        [pytest.param("rollback", step, id=f"rollback-{step}") for step in rollout.ROLLBACK_STEPS]
+STEPS = [pytest.param("apply", step, id=f"apply-{step}") for step in rollout.APPLY_STEPS] + [
+    pytest.param("rollback", step, id=f"rollback-{step}") for step in rollback_mod.ROLLBACK_STEPS
+]
 every_step = pytest.mark.parametrize("action,step", STEPS)
 
 
 def prepare(lab, action: str) -> Status:
     """Ratify; for a rollback also apply. Returns the gate the fault must leave behind."""
-    api.ratify(lab.settings, PROPOSAL, approver=APPROVER, confirm=lambda request: request.approval_id,
-               interactive=True)
+    api.ratify(
+        lab.settings,
+        PROPOSAL,
+        approver=APPROVER,
+        confirm=lambda request: request.approval_id,
+        interactive=True,
+    )
     if action == "apply":
         assert api.status(lab.settings).status is Status.READY
         return Status.READY
@@ -59,8 +67,8 @@ def audit_rows(lab) -> list[tuple]:
 
 def assert_one_abort_row_naming(lab, audit_before: list[tuple], step: str) -> None:
     after = audit_rows(lab)
-    assert after[:len(audit_before)] == audit_before
-    new = after[len(audit_before):]
+    assert after[: len(audit_before)] == audit_before
+    new = after[len(audit_before) :]
     assert [row[1] for row in new] == ["abort"], new
     assert f'"step":"{step}"' in new[0][2]
     assert api.audit_verify(lab.settings).ok
@@ -127,15 +135,24 @@ def test_a_connection_killed_at_any_step_changes_nothing_and_audits_one_abort(la
 def test_kill_9_at_any_step_changes_nothing_at_all(lab, action, step):
     expected = prepare(lab, action)
     before = lab.snapshot()
-    child = subprocess.run([sys.executable, CHILD, action, step, lab.url, lab.settings.agent_url],
-                           capture_output=True, text=True, timeout=120)
+    child = subprocess.run(
+        [sys.executable, CHILD, action, step, lab.url, lab.settings.agent_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
     assert lab.snapshot() == before
     assert_back_where_it_was_and_can_run_again(lab, action, expected)
 
 
-@pytest.mark.parametrize("action,step", [pytest.param("apply", "journal", id="apply-journal"),
-                                         pytest.param("rollback", "dashboard", id="rollback-dashboard")])
+@pytest.mark.parametrize(
+    "action,step",
+    [
+        pytest.param("apply", "journal", id="apply-journal"),
+        pytest.param("rollback", "dashboard", id="rollback-dashboard"),
+    ],
+)
 def test_ctrl_c_in_the_middle_changes_nothing_and_audits_one_abort(lab, action, step):
     expected = prepare(lab, action)
     before, audit_before = lab.snapshot(exclude=("os_audit",)), audit_rows(lab)

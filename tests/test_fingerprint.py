@@ -17,26 +17,39 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from govgate import api
-from govgate import proposal as prop
-from govgate import setup
 from govgate.config import Settings
-from govgate.db import make_engine
-from govgate.state import read_state
+from govgate.db.engine import make_engine
+from govgate.db.state import read_state
+from govgate.ops import init as setup
+from govgate.runbook import proposal as prop
+
 from pgcluster import fresh_database_name
 
 # -- building the same content through plain SQL --------------------------------------
 
 CONTENT = {
-    "authorities": [("AUTH-ROADS", "Direction des Routes", True),
-                    ("AUTH-WATER", "Water Board", True),
-                    ("AUTH-OLD", "Retired Committee", False)],
-    "governed": [("road_segments", "mobility"), ("road_signs", "mobility"),
-                 ("water_meters", "utilities"), ("water_mains", "utilities")],
-    "duties": [("owner", "Owns it"), ("steward", "Keeps it right"), ("auditor", "Checks it — yearly")],
-    "accountability": [("road_segments", "owner", "AUTH-ROADS", None),
-                       ("road_signs", "owner", "AUTH-ROADS", "R-1"),
-                       ("water_meters", "steward", "AUTH-WATER", None),
-                       ("water_mains", "auditor", "AUTH-OLD", "R-2")],
+    "authorities": [
+        ("AUTH-ROADS", "Direction des Routes", True),
+        ("AUTH-WATER", "Water Board", True),
+        ("AUTH-OLD", "Retired Committee", False),
+    ],
+    "governed": [
+        ("road_segments", "mobility"),
+        ("road_signs", "mobility"),
+        ("water_meters", "utilities"),
+        ("water_mains", "utilities"),
+    ],
+    "duties": [
+        ("owner", "Owns it"),
+        ("steward", "Keeps it right"),
+        ("auditor", "Checks it — yearly"),
+    ],
+    "accountability": [
+        ("road_segments", "owner", "AUTH-ROADS", None),
+        ("road_signs", "owner", "AUTH-ROADS", "R-1"),
+        ("water_meters", "steward", "AUTH-WATER", None),
+        ("water_mains", "auditor", "AUTH-OLD", "R-2"),
+    ],
     "settings": [("external_emission", "off")],
 }
 
@@ -45,7 +58,7 @@ INSERT = {
     "governed": "INSERT INTO os_governed_collections (collection, domain) VALUES (:a, :b)",
     "duties": "INSERT INTO os_duties (code, title) VALUES (:a, :b)",
     "accountability": "INSERT INTO os_accountability (collection, duty, authority, rollout_id) "
-                      "VALUES (:a, :b, :c, :d)",
+    "VALUES (:a, :b, :c, :d)",
     "settings": "UPDATE os_settings SET value = :b WHERE key = :a",
 }
 
@@ -57,7 +70,7 @@ def _fill(url: str, content: dict, table_order: list[str], reverse_rows: bool) -
             for table in table_order:
                 rows = content[table][::-1] if reverse_rows else content[table]
                 for row in rows:
-                    conn.execute(sa.text(INSERT[table]), dict(zip("abcd", row)))
+                    conn.execute(sa.text(INSERT[table]), dict(zip("abcd", row, strict=False)))
     finally:
         engine.dispose()
 
@@ -87,15 +100,28 @@ def test_same_non_demo_content_has_the_same_fingerprint_on_sqlite_and_postgres(t
     on_postgres = pg.url(name)
     try:
         api.init(Settings(db_url=on_postgres), actor="test")
-        _fill(on_sqlite, CONTENT, ["authorities", "governed", "duties", "accountability", "settings"], False)
-        _fill(on_postgres, CONTENT, ["settings", "accountability", "duties", "governed", "authorities"], True)
+        _fill(
+            on_sqlite,
+            CONTENT,
+            ["authorities", "governed", "duties", "accountability", "settings"],
+            False,
+        )
+        _fill(
+            on_postgres,
+            CONTENT,
+            ["settings", "accountability", "duties", "governed", "authorities"],
+            True,
+        )
 
         sqlite_print, postgres_print = _fingerprint(on_sqlite), _fingerprint(on_postgres)
         assert len(sqlite_print) == 64 and int(sqlite_print, 16) >= 0
         assert sqlite_print == postgres_print
         # and the gate, seen through the command's own path, agrees
-        assert api.status(Settings(db_url=on_sqlite)).fingerprint == \
-            api.status(Settings(db_url=on_postgres)).fingerprint == sqlite_print
+        assert (
+            api.status(Settings(db_url=on_sqlite)).fingerprint
+            == api.status(Settings(db_url=on_postgres)).fingerprint
+            == sqlite_print
+        )
     finally:
         pg.drop_database(name)
 
@@ -105,7 +131,9 @@ def test_a_different_insertion_order_gives_the_same_fingerprint_on_sqlite(tmp_pa
     first.mkdir()
     second.mkdir()
     url_a, url_b = _fresh_sqlite(first), _fresh_sqlite(second)
-    _fill(url_a, CONTENT, ["authorities", "governed", "duties", "accountability", "settings"], False)
+    _fill(
+        url_a, CONTENT, ["authorities", "governed", "duties", "accountability", "settings"], False
+    )
     _fill(url_b, CONTENT, ["accountability", "settings", "governed", "authorities", "duties"], True)
     assert _fingerprint(url_a) == _fingerprint(url_b)
 
@@ -118,17 +146,38 @@ _words = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCXYZ é—'", min_size=1,
 
 @st.composite
 def _content_and_two_orders(draw):
-    authorities = draw(st.lists(st.tuples(_names.map(str.upper), _words, st.booleans()),
-                                min_size=1, max_size=5, unique_by=lambda r: r[0]))
-    governed = draw(st.lists(st.tuples(_names, _names), min_size=1, max_size=6, unique_by=lambda r: r[0]))
-    duties = draw(st.lists(st.tuples(_names, _words), min_size=1, max_size=4, unique_by=lambda r: r[0]))
+    authorities = draw(
+        st.lists(
+            st.tuples(_names.map(str.upper), _words, st.booleans()),
+            min_size=1,
+            max_size=5,
+            unique_by=lambda r: r[0],
+        )
+    )
+    governed = draw(
+        st.lists(st.tuples(_names, _names), min_size=1, max_size=6, unique_by=lambda r: r[0])
+    )
+    duties = draw(
+        st.lists(st.tuples(_names, _words), min_size=1, max_size=4, unique_by=lambda r: r[0])
+    )
     slots = [(c, d) for c, _ in governed for d, _ in duties]
     held = draw(st.lists(st.sampled_from(slots), max_size=len(slots), unique=True))
-    accountability = [(c, d, draw(st.sampled_from([a for a, _, _ in authorities])),
-                       draw(st.sampled_from([None, "R-1", "R-2"]))) for c, d in held]
-    content = {"authorities": authorities, "governed": governed, "duties": duties,
-               "accountability": accountability,
-               "settings": [("external_emission", draw(st.sampled_from(["off", "on"])))]}
+    accountability = [
+        (
+            c,
+            d,
+            draw(st.sampled_from([a for a, _, _ in authorities])),
+            draw(st.sampled_from([None, "R-1", "R-2"])),
+        )
+        for c, d in held
+    ]
+    content = {
+        "authorities": authorities,
+        "governed": governed,
+        "duties": duties,
+        "accountability": accountability,
+        "settings": [("external_emission", draw(st.sampled_from(["off", "on"])))],
+    }
     shuffled = {table: draw(st.permutations(rows)) for table, rows in content.items()}
     table_order = draw(st.permutations(list(content)))
     return content, shuffled, table_order
@@ -151,53 +200,110 @@ def test_row_order_never_changes_the_fingerprint(example):
 # -- sensitive to every fact of SPEC section 2 ----------------------------------------------
 
 ROW = "INSERT INTO os_accountability (collection, duty, authority, rollout_id) VALUES ({})"
-ROLLOUT = ("INSERT INTO os_rollouts (id, proposal_id, proposal_sha256, approval_id, status, pre_fingerprint, "
-           "created_objects, records, started_at) VALUES ('R-9', '{proposal}', 'x', 'APR-9', '{status}', "
-           "'y', '[]', '[]', '2026-01-01T00:00:00Z')")
+ROLLOUT = (
+    "INSERT INTO os_rollouts (id, proposal_id, proposal_sha256, approval_id, status, "
+    "pre_fingerprint, "
+    "created_objects, records, started_at) VALUES ('R-9', '{proposal}', 'x', 'APR-9', '{status}', "
+    "'y', '[]', '[]', '2026-01-01T00:00:00Z')"
+)
 
 # id -> (SQL that sets the scene before the first fingerprint, SQL that changes one fact)
 CHANGES = {
-    "authority_name": ((), ("UPDATE os_authorities SET name = 'Transport Department' WHERE code = 'GOV-DOT'",)),
-    "authority_name_case_only": ((), ("UPDATE os_authorities SET name = 'department of transport' "
-                                      "WHERE code = 'GOV-DOT'",)),
-    "authority_active_flag": ((), ("UPDATE os_authorities SET active = :false WHERE code = 'GOV-DOT'",)),
-    "authority_added": ((), ("INSERT INTO os_authorities (code, name, active) VALUES ('GOV-NEW', 'New Board', :true)",)),
+    "authority_name": (
+        (),
+        ("UPDATE os_authorities SET name = 'Transport Department' WHERE code = 'GOV-DOT'",),
+    ),
+    "authority_name_case_only": (
+        (),
+        ("UPDATE os_authorities SET name = 'department of transport' WHERE code = 'GOV-DOT'",),
+    ),
+    "authority_active_flag": (
+        (),
+        ("UPDATE os_authorities SET active = :false WHERE code = 'GOV-DOT'",),
+    ),
+    "authority_added": (
+        (),
+        ("INSERT INTO os_authorities (code, name, active) VALUES ('GOV-NEW', 'New Board', :true)",),
+    ),
     "authority_removed": ((), ("DELETE FROM os_authorities WHERE code = 'GOV-MOIT'",)),
-    "governed_collection_domain": ((), ("UPDATE os_governed_collections SET domain = 'mobility' "
-                                        "WHERE collection = 'transport_routes'",)),
-    "governed_collection_added": ((), ("INSERT INTO os_governed_collections (collection, domain) "
-                                       "VALUES ('billing_invoices', 'finance')",)),
-    "governed_collection_removed": ((), ("DELETE FROM os_governed_collections WHERE collection = 'transport_routes'",)),
+    "governed_collection_domain": (
+        (),
+        (
+            "UPDATE os_governed_collections SET domain = 'mobility' "
+            "WHERE collection = 'transport_routes'",
+        ),
+    ),
+    "governed_collection_added": (
+        (),
+        (
+            "INSERT INTO os_governed_collections (collection, domain) "
+            "VALUES ('billing_invoices', 'finance')",
+        ),
+    ),
+    "governed_collection_removed": (
+        (),
+        ("DELETE FROM os_governed_collections WHERE collection = 'transport_routes'",),
+    ),
     "duty_title": ((), ("UPDATE os_duties SET title = 'Owns it' WHERE code = 'ownership'",)),
     "duty_added": ((), ("INSERT INTO os_duties (code, title) VALUES ('audit', 'Audits it')",)),
     "duty_removed": ((), ("DELETE FROM os_duties WHERE code = 'incident'",)),
-    "accountability_row_added": ((), (ROW.format("'transport_routes', 'ownership', 'GOV-DOT', NULL"),)),
-    "accountability_row_removed": ((ROW.format("'transport_routes', 'ownership', 'GOV-DOT', NULL"),),
-                                   ("DELETE FROM os_accountability",)),
-    "accountability_row_authority_changed": ((ROW.format("'transport_routes', 'ownership', 'GOV-DOT', NULL"),),
-                                             ("UPDATE os_accountability SET authority = 'GOV-MOIT'",)),
-    "accountability_row_duty_changed": ((ROW.format("'transport_routes', 'ownership', 'GOV-DOT', NULL"),),
-                                        ("UPDATE os_accountability SET duty = 'access'",)),
-    "accountability_row_rollout_changed": ((ROW.format("'transport_routes', 'ownership', 'GOV-DOT', NULL"),),
-                                           ("UPDATE os_accountability SET rollout_id = 'R-1'",)),
-    "external_emission_setting": ((), ("UPDATE os_settings SET value = 'on' WHERE key = 'external_emission'",)),
-    "schema_version_setting": ((), ("UPDATE os_settings SET value = '2' WHERE key = 'schema_version'",)),
-    "rollout_of_this_proposal_in_effect": ((), (ROLLOUT.format(proposal="PROP-AUTHMODEL-1", status="applied"),)),
+    "accountability_row_added": (
+        (),
+        (ROW.format("'transport_routes', 'ownership', 'GOV-DOT', NULL"),),
+    ),
+    "accountability_row_removed": (
+        (ROW.format("'transport_routes', 'ownership', 'GOV-DOT', NULL"),),
+        ("DELETE FROM os_accountability",),
+    ),
+    "accountability_row_authority_changed": (
+        (ROW.format("'transport_routes', 'ownership', 'GOV-DOT', NULL"),),
+        ("UPDATE os_accountability SET authority = 'GOV-MOIT'",),
+    ),
+    "accountability_row_duty_changed": (
+        (ROW.format("'transport_routes', 'ownership', 'GOV-DOT', NULL"),),
+        ("UPDATE os_accountability SET duty = 'access'",),
+    ),
+    "accountability_row_rollout_changed": (
+        (ROW.format("'transport_routes', 'ownership', 'GOV-DOT', NULL"),),
+        ("UPDATE os_accountability SET rollout_id = 'R-1'",),
+    ),
+    "external_emission_setting": (
+        (),
+        ("UPDATE os_settings SET value = 'on' WHERE key = 'external_emission'",),
+    ),
+    "schema_version_setting": (
+        (),
+        ("UPDATE os_settings SET value = '2' WHERE key = 'schema_version'",),
+    ),
+    "rollout_of_this_proposal_in_effect": (
+        (),
+        (ROLLOUT.format(proposal="PROP-AUTHMODEL-1", status="applied"),),
+    ),
 }
 
 # id -> SQL that must leave the fingerprint as it is
 NON_FACTS = {
-    "approval_added": ("INSERT INTO os_proposal_approvals (id, proposal_id, proposal_sha256, approved_by, statement) "
-                       "VALUES ('APR-BOOT-AUTHMODEL-1', 'PROP-AUTHMODEL-1', 'abc', 'jane', 'approved')",),
-    "audit_event_added": ("INSERT INTO os_audit (seq, at, kind, actor, detail, prev_hash, hash) "
-                          "VALUES (9999, '2026-01-01T00:00:00Z', 'note', 'jane', '{}', 'x', 'y')",),
+    "approval_added": (
+        "INSERT INTO os_proposal_approvals (id, proposal_id, proposal_sha256, approved_by, "
+        "statement) "
+        "VALUES ('APR-BOOT-AUTHMODEL-1', 'PROP-AUTHMODEL-1', 'abc', 'jane', 'approved')",
+    ),
+    "audit_event_added": (
+        "INSERT INTO os_audit (seq, at, kind, actor, detail, prev_hash, hash) "
+        "VALUES (9999, '2026-01-01T00:00:00Z', 'note', 'jane', '{}', 'x', 'y')",
+    ),
     "audit_log_emptied": ("DELETE FROM os_audit",),
-    "app_row_added": ("INSERT INTO transport_routes (id, name, status, notes) VALUES (999, 'Route 9', 'active', NULL)",),
+    "app_row_added": (
+        "INSERT INTO transport_routes (id, name, status, notes) VALUES (999, 'Route 9', "
+        "'active', NULL)",
+    ),
     "app_row_changed": ("UPDATE transport_routes SET status = 'archived'",),
     "app_rows_deleted": ("DELETE FROM citizen_feedback",),
     "protected_row_changed": ("UPDATE billing_invoices SET notes = 'changed'",),
     "rollout_of_another_proposal": (ROLLOUT.format(proposal="PROP-OTHER", status="applied"),),
-    "rolled_back_rollout_of_this_proposal": (ROLLOUT.format(proposal="PROP-AUTHMODEL-1", status="rolled_back"),),
+    "rolled_back_rollout_of_this_proposal": (
+        ROLLOUT.format(proposal="PROP-AUTHMODEL-1", status="rolled_back"),
+    ),
 }
 
 

@@ -17,9 +17,11 @@ import threading
 import psycopg
 import pytest
 
-from govgate import api, netguard
+from govgate import api
 from govgate.config import Settings
 from govgate.errors import EmissionBlocked
+from govgate.guards import emission as netguard
+
 from tinyserver import TinyServer
 
 
@@ -35,9 +37,11 @@ def db_at(port: int, host: str = "127.0.0.1", **more) -> Settings:
 
 
 def test_the_allowance_is_the_database_and_the_local_directus():
-    settings = Settings(db_url="postgresql+psycopg://owner:pw@localhost:6543/prod",
-                        agent_db_url="postgresql://agent@127.0.0.1/prod",
-                        directus_url="http://127.0.0.1:8055")
+    settings = Settings(
+        db_url="postgresql+psycopg://owner:pw@localhost:6543/prod",
+        agent_db_url="postgresql://agent@127.0.0.1/prod",
+        directus_url="http://127.0.0.1:8055",
+    )
     allow = netguard.allowance(settings)
     assert allow.allows("localhost", 6543)
     assert allow.allows("127.0.0.1", 6543)  # what localhost stands for, looked up beforehand
@@ -54,7 +58,9 @@ def test_the_allowance_is_the_database_and_the_local_directus():
 def test_sqlite_and_unix_socket_urls_allow_no_network_at_all(tmp_path):
     sqlite = netguard.allowance(Settings(db_url=f"sqlite:///{tmp_path}/x.db"))
     assert sqlite.endpoints == frozenset()
-    unix = netguard.allowance(Settings(db_url="postgresql+psycopg://u@/prod?host=/var/run/postgresql"))
+    unix = netguard.allowance(
+        Settings(db_url="postgresql+psycopg://u@/prod?host=/var/run/postgresql")
+    )
     assert unix.endpoints == frozenset()
 
 
@@ -111,8 +117,13 @@ def test_name_lookups_udp_and_child_processes_are_refused(server):
         with pytest.raises(EmissionBlocked, match="curl"):
             os.system("curl http://example.com")
     events = [a.event for a in guard.attempts]
-    assert events == ["socket.getaddrinfo", "socket.gethostbyname", "socket.sendto",
-                      "subprocess.Popen", "os.system"]
+    assert events == [
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.sendto",
+        "subprocess.Popen",
+        "os.system",
+    ]
 
 
 def test_the_guard_covers_every_thread_of_the_process(server):
@@ -158,7 +169,9 @@ def test_nested_guards_allow_only_what_every_one_allows(server):
 def test_the_real_database_works_under_the_guard(lab, pg, server):
     with netguard.guarded(netguard.allowance(lab.settings)) as guard:
         assert api.status(lab.settings).status.value == "BLOCKED"  # libpq, as the agent
-        with psycopg.connect(host=pg.host, port=pg.port, user="postgres", dbname="postgres") as conn:
+        with psycopg.connect(
+            host=pg.host, port=pg.port, user="postgres", dbname="postgres"
+        ) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
         socket.create_connection((pg.host, pg.port), timeout=2).close()  # Python sockets too
         with pytest.raises(EmissionBlocked):

@@ -19,7 +19,9 @@ def cluster():
 
 
 def _query(cluster: PgCluster, sql: str, database: str = "postgres"):
-    with psycopg.connect(host=cluster.host, port=cluster.port, user="postgres", dbname=database) as conn:
+    with psycopg.connect(
+        host=cluster.host, port=cluster.port, user="postgres", dbname=database
+    ) as conn:
         return conn.execute(sql).fetchall()
 
 
@@ -34,8 +36,9 @@ def test_create_database_and_drop_database_work(cluster):
     assert name == name.lower() and name != fresh_database_name()
     url = cluster.create_database(name)
     assert url == cluster.url(name)
-    with psycopg.connect(host=cluster.host, port=cluster.port, user="postgres", dbname=name,
-                         autocommit=True) as held_open:
+    with psycopg.connect(
+        host=cluster.host, port=cluster.port, user="postgres", dbname=name, autocommit=True
+    ) as held_open:
         assert held_open.execute("select current_database()").fetchone() == (name,)
         cluster.drop_database(name)  # WITH (FORCE) terminates the open connection
         with pytest.raises(psycopg.OperationalError):

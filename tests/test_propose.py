@@ -16,9 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ONE_ROOF_PLAN = ROOT / "plans" / "oneroof-authmodel.yaml"
 SLOTS = {"GOV-DOT": (54, 9), "GOV-MOIT": (48, 8), "GOV-KG-SYS": (48, 8), "GOV-COUNCIL": (60, 10)}
 
-FULL_PLAN_NEW_ID = ONE_ROOF_PLAN.read_text(encoding="utf-8").replace(
-    "proposal: PROP-AUTHMODEL-1", "proposal: PROP-AUTHMODEL-2").replace(
-    "approval: APR-BOOT-AUTHMODEL-1", "approval: APR-BOOT-AUTHMODEL-2")
+FULL_PLAN_NEW_ID = (
+    ONE_ROOF_PLAN.read_text(encoding="utf-8")
+    .replace("proposal: PROP-AUTHMODEL-1", "proposal: PROP-AUTHMODEL-2")
+    .replace("approval: APR-BOOT-AUTHMODEL-1", "approval: APR-BOOT-AUTHMODEL-2")
+)
 
 TRANSPORT_ONLY = """\
 proposal: PROP-TRANSPORT-1
@@ -46,15 +48,23 @@ def test_propose_prints_each_authority_with_its_slot_count_and_the_hash(lab, gg,
     assert result.code == 0, result.err
     assert "proposal PROP-AUTHMODEL-2 frozen" in result.out
     for authority, (slots, collections) in SLOTS.items():
-        assert f"{authority} becomes accountable for {slots} slots in {collections} collections" in result.out
+        assert (
+            f"{authority} becomes accountable for {slots} slots in {collections} collections"
+            in result.out
+        )
     assert "4 authorities accountable for 210 slots" in result.out
     assert "the ownership gap goes from 210 to 0" in result.out
-    assert "  transport_routes: access, change, incident, ownership, retention, stewardship" in result.out
+    assert (
+        "  transport_routes: access, change, incident, ownership, retention, stewardship"
+        in result.out
+    )
     assert "approval id to ratify it: APR-BOOT-AUTHMODEL-2" in result.out
 
     hashes = re.findall(r"\b[0-9a-f]{64}\b", result.out)
     assert len(hashes) == 1
-    stored, body = lab.rows("SELECT sha256, body FROM os_proposals WHERE id = 'PROP-AUTHMODEL-2'")[0]
+    stored, body = lab.rows("SELECT sha256, body FROM os_proposals WHERE id = 'PROP-AUTHMODEL-2'")[
+        0
+    ]
     assert hashes[0] == stored
     assert hashlib.sha256(body.encode("utf-8")).hexdigest() == stored  # anyone can recompute it
 
@@ -74,7 +84,9 @@ def test_propose_records_the_proposal_in_the_audit_trail(lab, gg, tmp_path):
     result = _propose(lab, gg, _write(tmp_path, TRANSPORT_ONLY))
     assert result.code == 0, result.err
     assert lab.scalar("SELECT COUNT(*) FROM os_audit") == before + 1
-    kind, proposal_id, detail = lab.rows("SELECT kind, proposal_id, detail FROM os_audit ORDER BY seq DESC")[0]
+    kind, proposal_id, detail = lab.rows(
+        "SELECT kind, proposal_id, detail FROM os_audit ORDER BY seq DESC"
+    )[0]
     assert (kind, proposal_id) == ("proposal", "PROP-TRANSPORT-1")
     sha = lab.scalar("SELECT sha256 FROM os_proposals WHERE id = 'PROP-TRANSPORT-1'")
     assert json.loads(detail)["sha256"] == sha
@@ -111,9 +123,12 @@ def test_proposing_a_new_plan_twice_freezes_it_once(lab, gg, tmp_path):
     assert hash_of(first.out) == hash_of(second.out)
 
 
-def test_a_different_plan_under_an_existing_proposal_id_is_refused_and_nothing_written(lab, gg, tmp_path):
+def test_a_different_plan_under_an_existing_proposal_id_is_refused_and_nothing_written(
+    lab, gg, tmp_path
+):
     changed = ONE_ROOF_PLAN.read_text(encoding="utf-8").replace(
-        "  GOV-COUNCIL: [svc_*, citizen_*, council_*]\n", "  GOV-COUNCIL: [svc_*, citizen_*]\n")
+        "  GOV-COUNCIL: [svc_*, citizen_*, council_*]\n", "  GOV-COUNCIL: [svc_*, citizen_*]\n"
+    )
     assert changed != ONE_ROOF_PLAN.read_text(encoding="utf-8")
     before = lab.snapshot()
 
@@ -127,7 +142,8 @@ def test_a_different_plan_under_an_existing_proposal_id_is_refused_and_nothing_w
 
 def test_a_changed_title_alone_is_a_different_plan(lab, gg, tmp_path):
     changed = ONE_ROOF_PLAN.read_text(encoding="utf-8").replace(
-        "title: Ratify the One-Roof authorization model", "title: Ratify the model")
+        "title: Ratify the One-Roof authorization model", "title: Ratify the model"
+    )
     before = lab.snapshot()
     result = _propose(lab, gg, _write(tmp_path, changed))
     assert result.code == 1
@@ -142,8 +158,12 @@ def test_a_partial_plan_predicts_the_gap_it_leaves(lab, gg, tmp_path):
     assert (frozen["gap_before"], frozen["predicted_gap"]) == (210, 210 - 54)
     assert len(frozen["slots"]) == 54
 
-    status = json.loads(gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "status", "--json").out)
-    assert status["proposal"] == "PROP-TRANSPORT-1"  # the newest proposal is the one the gate is about
+    status = json.loads(
+        gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "status", "--json").out
+    )
+    assert (
+        status["proposal"] == "PROP-TRANSPORT-1"
+    )  # the newest proposal is the one the gate is about
     assert status["gap"] == 210  # nothing applied yet
     assert status["status"] == "BLOCKED"
 
@@ -160,8 +180,10 @@ def test_a_partial_plan_predicts_the_gap_it_leaves(lab, gg, tmp_path):
 
 
 def test_slots_already_held_by_the_same_authority_are_left_out(lab, gg, tmp_path):
-    lab.execute("INSERT INTO os_accountability (collection, duty, authority, rollout_id) "
-                "VALUES ('transport_routes', 'ownership', 'GOV-DOT', NULL)")
+    lab.execute(
+        "INSERT INTO os_accountability (collection, duty, authority, rollout_id) "
+        "VALUES ('transport_routes', 'ownership', 'GOV-DOT', NULL)"
+    )
     result = _propose(lab, gg, _write(tmp_path, TRANSPORT_ONLY), "--json")
     assert result.code == 0, result.err
     frozen = json.loads(result.out)["proposal"]
@@ -172,12 +194,20 @@ def test_slots_already_held_by_the_same_authority_are_left_out(lab, gg, tmp_path
 
 def test_a_plan_whose_every_slot_is_already_held_is_refused_and_nothing_written(lab, gg, tmp_path):
     duties = [d for (d,) in lab.rows("SELECT code FROM os_duties")]
-    collections = [c for (c,) in lab.rows(
-        "SELECT collection FROM os_governed_collections WHERE collection LIKE 'transport%'")]
+    collections = [
+        c
+        for (c,) in lab.rows(
+            "SELECT collection FROM os_governed_collections WHERE collection LIKE 'transport%'"
+        )
+    ]
     for collection in collections:
         for duty in duties:
-            lab.execute("INSERT INTO os_accountability (collection, duty, authority, rollout_id) "
-                        "VALUES (:c, :d, 'GOV-DOT', NULL)", c=collection, d=duty)
+            lab.execute(
+                "INSERT INTO os_accountability (collection, duty, authority, rollout_id) "
+                "VALUES (:c, :d, 'GOV-DOT', NULL)",
+                c=collection,
+                d=duty,
+            )
     before = lab.snapshot()
     path = _write(tmp_path, TRANSPORT_ONLY)
     result = _propose(lab, gg, path)

@@ -9,13 +9,18 @@ import pytest
 import sqlalchemy as sa
 
 from govgate import api
-from govgate.rehearse import rehearse
+from govgate.ops.rehearse import rehearse
 
 
 def _copies_left(lab) -> list[str]:
     if lab.backend == "sqlite":
         return glob.glob("/tmp/govgate-rehearsal-*")
-    return [r[0] for r in lab.rows("SELECT datname FROM pg_database WHERE datname LIKE 'govgate_rehearsal_%'")]
+    return [
+        r[0]
+        for r in lab.rows(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'govgate_rehearsal_%'"
+        )
+    ]
 
 
 @pytest.fixture
@@ -29,15 +34,24 @@ def other_connection(lab):
     engine.dispose()
 
 
-def test_rehearsal_passes_and_leaves_production_identical_and_drops_the_copy(lab, other_connection, gg):
+def test_rehearsal_passes_and_leaves_production_identical_and_drops_the_copy(
+    lab, other_connection, gg
+):
     before = lab.snapshot()
     copies_before = _copies_left(lab)
     result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rehearse", "--json")
     assert result.code == 0, result.out + result.err
     data = json.loads(result.out)
     assert data["ok"] and data["production_untouched"]
-    assert [s["name"] for s in data["steps"]] == ["snapshot", "propose", "approve", "apply", "verify",
-                                                   "rollback", "compare"]
+    assert [s["name"] for s in data["steps"]] == [
+        "snapshot",
+        "propose",
+        "approve",
+        "apply",
+        "verify",
+        "rollback",
+        "compare",
+    ]
     assert data["production_fingerprint_before"] == data["production_fingerprint_after"]
     assert data["predicted_gap_after"] == 0 and data["predicted_records"] == 210
     assert "os_v_accountability_matrix" in data["predicted_objects"]
@@ -49,17 +63,28 @@ def test_rehearsal_passes_and_leaves_production_identical_and_drops_the_copy(lab
 def test_rehearsal_text_report_names_each_step_and_says_production_is_untouched(lab, gg):
     result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rehearse")
     assert result.code == 0, result.out + result.err
-    for word in ("snapshot", "apply", "rollback", "compare", "production untouched", "was dropped",
-                 "predicted end state: gap 0, 210 records"):
+    for word in (
+        "snapshot",
+        "apply",
+        "rollback",
+        "compare",
+        "production untouched",
+        "was dropped",
+        "predicted end state: gap 0, 210 records",
+    ):
         assert word in result.out
 
 
 def test_rehearsal_with_a_plan_freezes_it_only_on_the_copy(lab, tmp_path, gg):
     plan = tmp_path / "dot.yaml"
-    plan.write_text("proposal: PROP-DOT-ONLY\napproval: APR-DOT\ntitle: Transport only\n"
-                    "protected: [billing_*]\nassign:\n  GOV-DOT: [transport_*]\n")
+    plan.write_text(
+        "proposal: PROP-DOT-ONLY\napproval: APR-DOT\ntitle: Transport only\n"
+        "protected: [billing_*]\nassign:\n  GOV-DOT: [transport_*]\n"
+    )
     before = lab.snapshot()
-    result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rehearse", str(plan), "--json")
+    result = gg(
+        "--db", lab.url, "--agent-db", lab.settings.agent_url, "rehearse", str(plan), "--json"
+    )
     assert result.code == 0, result.out + result.err
     data = json.loads(result.out)
     assert data["proposal_id"] == "PROP-DOT-ONLY"
@@ -70,10 +95,18 @@ def test_rehearsal_with_a_plan_freezes_it_only_on_the_copy(lab, tmp_path, gg):
 
 def test_a_rollback_that_leaves_a_row_behind_fails_the_rehearsal_naming_step_and_difference(lab):
     def leave_a_row(step, conn):
-        if step == "audit" and conn.execute(sa.text(
-                "SELECT COUNT(*) FROM os_rollouts WHERE status = 'rolled_back'")).scalar():
-            conn.execute(sa.text("INSERT INTO os_accountability (collection, duty, authority) "
-                                 "VALUES ('kg_entities', 'ownership', 'GOV-KG-SYS')"))
+        if (
+            step == "audit"
+            and conn.execute(
+                sa.text("SELECT COUNT(*) FROM os_rollouts WHERE status = 'rolled_back'")
+            ).scalar()
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO os_accountability (collection, duty, authority) "
+                    "VALUES ('kg_entities', 'ownership', 'GOV-KG-SYS')"
+                )
+            )
 
     before = lab.snapshot()
     result = rehearse(lab.settings, hook=leave_a_row)
@@ -87,10 +120,16 @@ def test_a_rollback_that_leaves_a_row_behind_fails_the_rehearsal_naming_step_and
 
 def test_a_rollback_that_cannot_restore_the_state_fails_at_the_rollback_step(lab):
     def sneak_a_row_in(step, conn):
-        if step == "journal" and conn.execute(sa.text(
-                "SELECT COUNT(*) FROM os_accountability")).scalar() == 0:
-            conn.execute(sa.text("INSERT INTO os_accountability (collection, duty, authority) "
-                                 "VALUES ('kg_entities', 'ownership', 'GOV-KG-SYS')"))
+        if (
+            step == "journal"
+            and conn.execute(sa.text("SELECT COUNT(*) FROM os_accountability")).scalar() == 0
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO os_accountability (collection, duty, authority) "
+                    "VALUES ('kg_entities', 'ownership', 'GOV-KG-SYS')"
+                )
+            )
 
     result = rehearse(lab.settings, hook=sneak_a_row_in)
     assert not result.ok and result.failed_step == "rollback"
@@ -134,9 +173,13 @@ def test_rehearsal_works_on_a_production_with_100000_app_rows(lab_factory_big):
 
 def test_a_rehearsal_only_approval_never_counts_in_production(lab):
     proposal = api.status(lab.settings)
-    lab.execute("INSERT INTO os_proposal_approvals (id, proposal_id, proposal_sha256, approved_by, statement) "
-                "VALUES ('REHEARSAL-leaked', :p, :h, 'someone', 'REHEARSAL ONLY')",
-                p=proposal.proposal_id, h=proposal.proposal_sha256)
+    lab.execute(
+        "INSERT INTO os_proposal_approvals (id, proposal_id, proposal_sha256, approved_by, "
+        "statement) "
+        "VALUES ('REHEARSAL-leaked', :p, :h, 'someone', 'REHEARSAL ONLY')",
+        p=proposal.proposal_id,
+        h=proposal.proposal_sha256,
+    )
     verdict = api.status(lab.settings)
     assert verdict.status.value == "BLOCKED"
     assert any(r.code == "rehearsal-approval" for r in verdict.reasons)

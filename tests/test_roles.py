@@ -16,26 +16,31 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from govgate import api
-from govgate.gate import Status
 from conftest import ratify
+from govgate import api
+from govgate.runbook.gate import Status
 
 PROPOSAL = "PROP-AUTHMODEL-1"
 APPROVER = "approver@oneroof.example"
 
-pytestmark = pytest.mark.parametrize("lab", [pytest.param("postgres", marks=pytest.mark.postgres)],
-                                     indirect=True)
+pytestmark = pytest.mark.parametrize(
+    "lab", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 FORBIDDEN = {
-    "insert_approval": "INSERT INTO os_proposal_approvals (id, proposal_id, proposal_sha256, approved_by) "
-                       "VALUES ('APR-FORGED', 'PROP-AUTHMODEL-1', :sha, 'someone')",
+    "insert_approval": "INSERT INTO os_proposal_approvals (id, proposal_id, proposal_sha256, "
+    "approved_by) "
+    "VALUES ('APR-FORGED', 'PROP-AUTHMODEL-1', :sha, 'someone')",
     "update_approval": "UPDATE os_proposal_approvals SET proposal_sha256 = :sha",
     "delete_approval": "DELETE FROM os_proposal_approvals",
-    "insert_billing_invoice": "INSERT INTO billing_invoices (id, name, status) VALUES (9001, 'forged', 'draft')",
+    "insert_billing_invoice": (
+        "INSERT INTO billing_invoices (id, name, status) VALUES (9001, 'forged', 'draft')"
+    ),
     "update_billing_invoice": "UPDATE billing_invoices SET status = 'paid'",
-    "forge_directus_activity": "INSERT INTO directus_activity (action, collection, item, timestamp) "
-                               "VALUES ('create', 'os_proposal_approvals', 'APR-FORGED', now())",
+    "forge_directus_activity": "INSERT INTO directus_activity (action, collection, item, "
+    "timestamp) "
+    "VALUES ('create', 'os_proposal_approvals', 'APR-FORGED', now())",
     "activate_authority": "UPDATE os_authorities SET active = true",
 }
 
@@ -66,7 +71,10 @@ def test_an_agent_connection_that_could_forge_approvals_blocks_the_gate_naming_i
     assert data["status"] == "BLOCKED"
     assert [r["code"] for r in data["reasons"]] == ["agent-can-forge"]
     reason = data["reasons"][0]
-    assert "the agent's database role (postgres) can INSERT and UPDATE os_proposal_approvals" in reason["message"]
+    assert (
+        "the agent's database role (postgres) can INSERT and UPDATE os_proposal_approvals"
+        in reason["message"]
+    )
     assert "govgate init --roles" in reason["fix"]
 
     before = lab.snapshot()
@@ -79,17 +87,27 @@ def test_an_agent_connection_that_could_forge_approvals_blocks_the_gate_naming_i
 def test_doctor_says_the_agent_login_cannot_write_approvals_and_can_write_accountability(lab, gg):
     result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "doctor")
     assert result.code == 0, result.out + result.err
-    assert "agent on os_proposal_approvals: role gg_agent_login cannot write os_proposal_approvals" in result.out
-    assert "agent on os_accountability: role gg_agent_login can insert/delete os_accountability" in result.out
-    assert "agent on billing_invoices: role gg_agent_login cannot write billing_invoices" in result.out
+    assert (
+        "agent on os_proposal_approvals: role gg_agent_login cannot write os_proposal_approvals"
+        in result.out
+    )
+    assert (
+        "agent on os_accountability: role gg_agent_login can insert/delete os_accountability"
+        in result.out
+    )
+    assert (
+        "agent on billing_invoices: role gg_agent_login cannot write billing_invoices" in result.out
+    )
     assert "FAIL" not in result.out
 
 
 def test_doctor_fails_when_the_agent_connects_as_a_role_that_can_write_approvals(lab, gg):
     result = gg("--db", lab.url, "--agent-db", lab.url, "doctor")
     assert result.code == 1
-    assert "FAIL agent on os_proposal_approvals: role postgres can insert/update/delete " \
-           "os_proposal_approvals — it must not" in result.out
+    assert (
+        "FAIL agent on os_proposal_approvals: role postgres can insert/update/delete "
+        "os_proposal_approvals — it must not" in result.out
+    )
 
 
 def test_a_whole_rollout_and_its_rollback_run_as_the_agent_login_reading_approvals_only(lab):
@@ -99,15 +117,23 @@ def test_a_whole_rollout_and_its_rollback_run_as_the_agent_login_reading_approva
     try:
         with engine.connect() as conn:
             who = conn.execute(sa.text("SELECT current_user")).scalar_one()
-            can = {p: conn.execute(sa.text("SELECT has_table_privilege('os_proposal_approvals', :p)"),
-                                   {"p": p}).scalar_one() for p in ("SELECT", "INSERT", "UPDATE", "DELETE")}
+            can = {
+                p: conn.execute(
+                    sa.text("SELECT has_table_privilege('os_proposal_approvals', :p)"), {"p": p}
+                ).scalar_one()
+                for p in ("SELECT", "INSERT", "UPDATE", "DELETE")
+            }
     finally:
         engine.dispose()
     assert who == "gg_agent_login"
     assert can == {"SELECT": True, "INSERT": False, "UPDATE": False, "DELETE": False}
 
     applied = api.apply(lab.settings)
-    assert (applied.records, applied.gap_after, applied.approval_id) == (210, 0, "APR-BOOT-AUTHMODEL-1")
+    assert (applied.records, applied.gap_after, applied.approval_id) == (
+        210,
+        0,
+        "APR-BOOT-AUTHMODEL-1",
+    )
     assert api.status(lab.settings).status is Status.APPLIED
     assert lab.rows("SELECT applied_by FROM os_rollouts") == [("govgate-agent",)]
     rolled = api.rollback(lab.settings)

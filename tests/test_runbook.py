@@ -27,8 +27,11 @@ def ratify_on_terminal(lab, approval_id: str, tmp_path: Path):
 
     Returns the run with the terminal's colour codes removed from its output.
     """
-    run = run_in_pty([GOVGATE, "--db", lab.approver_url, "ratify", PROPOSAL, "--as", APPROVER],
-                     [(PROMPT, approval_id)], env={"GOVGATE_CONFIG": str(tmp_path / "absent.toml")})
+    run = run_in_pty(
+        [GOVGATE, "--db", lab.approver_url, "ratify", PROPOSAL, "--as", APPROVER],
+        [(PROMPT, approval_id)],
+        env={"GOVGATE_CONFIG": str(tmp_path / "absent.toml")},
+    )
     run.output = re.sub(r"\x1b\[[0-9;]*m", "", run.output)
     return run
 
@@ -52,8 +55,11 @@ def test_the_runbook_ratify_apply_report_verify_rollback_and_ratify_again(lab, g
     assert "ratified: approval APR-BOOT-AUTHMODEL-1 for proposal PROP-AUTHMODEL-1" in first.output
 
     ready = status()
-    assert (ready["status"], ready["approval"], ready["fingerprint"]) == \
-        ("READY", "APR-BOOT-AUTHMODEL-1", start["fingerprint"])
+    assert (ready["status"], ready["approval"], ready["fingerprint"]) == (
+        "READY",
+        "APR-BOOT-AUTHMODEL-1",
+        start["fingerprint"],
+    )
 
     applied = gg(*agent, "apply")
     assert applied.code == 0, applied.err
@@ -65,13 +71,15 @@ def test_the_runbook_ratify_apply_report_verify_rollback_and_ratify_again(lab, g
 
     report = gg(*agent, "report")
     assert report.code == 0, report.err
-    for sentence in ("Ownership gap: 210 before, 0 after.",
-                     "Conflicts: 0.",
-                     "External emissions: 0 (external emission is off).",
-                     "Protected collections untouched: billing_accounts, billing_invoices, billing_payments, "
-                     "law_amendments, law_documents, signoff_decisions, signoff_requests",
-                     "Records created: 210 accountability records",
-                     "To undo it: govgate rollback"):
+    for sentence in (
+        "Ownership gap: 210 before, 0 after.",
+        "Conflicts: 0.",
+        "External emissions: 0 (external emission is off).",
+        "Protected collections untouched: billing_accounts, billing_invoices, billing_payments, "
+        "law_amendments, law_documents, signoff_decisions, signoff_requests",
+        "Records created: 210 accountability records",
+        "To undo it: govgate rollback",
+    ):
         assert sentence in report.out, report.out
 
     verified = gg(*agent, "verify")
@@ -85,10 +93,17 @@ def test_the_runbook_ratify_apply_report_verify_rollback_and_ratify_again(lab, g
     assert "proven: the fingerprint equals the pre-rollout one" in rolled.out
 
     back = status()
-    assert (back["status"], back["gap"], back["fingerprint"]) == ("BLOCKED", 210, start["fingerprint"])
+    assert (back["status"], back["gap"], back["fingerprint"]) == (
+        "BLOCKED",
+        210,
+        start["fingerprint"],
+    )
     assert [r["code"] for r in back["reasons"]] == ["approval-used"]
     message = back["reasons"][0]["message"]
-    assert f"approval APR-BOOT-AUTHMODEL-1 was used by rolled-back rollout {after['rollout']}" in message
+    assert (
+        f"approval APR-BOOT-AUTHMODEL-1 was used by rolled-back rollout {after['rollout']}"
+        in message
+    )
     assert message.endswith("a new ratification is needed")
     gap = gg(*agent, "gap", "--json")
     assert json.loads(gap.out)["total"] == 210
@@ -97,8 +112,11 @@ def test_the_runbook_ratify_apply_report_verify_rollback_and_ratify_again(lab, g
     assert second.code == 0, second.output
     assert "To approve, type the approval id: APR-BOOT-AUTHMODEL-1-2" in second.output
     again = status()
-    assert (again["status"], again["approval"], again["fingerprint"]) == \
-        ("READY", "APR-BOOT-AUTHMODEL-1-2", start["fingerprint"])
+    assert (again["status"], again["approval"], again["fingerprint"]) == (
+        "READY",
+        "APR-BOOT-AUTHMODEL-1-2",
+        start["fingerprint"],
+    )
 
 
 def test_typing_anything_but_the_approval_id_approves_nothing(lab, gg, tmp_path):

@@ -13,17 +13,22 @@ from pathlib import Path
 
 import pytest
 
-with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx is what requirements.lock pins
+with (
+    warnings.catch_warnings()
+):  # starlette 1.x prefers httpx2; httpx is what requirements.lock pins
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
-from govgate import api, db
+from conftest import ratify
+from govgate import api
 from govgate.config import Settings
-from govgate.render import render_html, to_jsonable
-from govgate.report import sentences
+from govgate.db import session as session_mod
+from govgate.db.engine import make_engine
+from govgate.render import to_jsonable
+from govgate.runbook.report import sentences
 from govgate.web import app as web_app
 from govgate.web import views
-from conftest import ratify
+from govgate.web.pages import render_report_page
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
@@ -32,7 +37,14 @@ APPROVER = "approver@oneroof.example"
 AUTHORITIES = ("GOV-COUNCIL", "GOV-DOT", "GOV-KG-SYS", "GOV-MOIT")
 DUTIES = ("access", "change", "incident", "ownership", "retention", "stewardship")
 PAGES = ("/", "/approve", "/report", "/audit")
-TWINS = ("/status.json", "/gap.json", "/verify.json", "/proposal.json", "/report.json", "/audit.json")
+TWINS = (
+    "/status.json",
+    "/gap.json",
+    "/verify.json",
+    "/proposal.json",
+    "/report.json",
+    "/audit.json",
+)
 ROUTES = PAGES + TWINS + ("/static/refresh.js",)
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 TEMPLATES = Path(web_app.__file__).parent / "templates"
@@ -86,7 +98,9 @@ def test_gate_page_shows_the_word_and_the_gap_before_a_rollout(lab, client):
     assert gap.json()["total"] == 210 and len(gap.json()["by_collection"]) == 35
 
 
-def test_approve_page_shows_authority_by_authority_collection_by_collection_duty_by_duty(lab, client):
+def test_approve_page_shows_authority_by_authority_collection_by_collection_duty_by_duty(
+    lab, client
+):
     proposal = views.current_proposal(lab.settings)
     page = client.get("/approve")
     assert page.status_code == 200
@@ -121,8 +135,11 @@ def test_report_page_says_no_rollout_yet_in_friendly_words(lab, client):
     assert "Traceback" not in page.text and "Refused" not in page.text
     twin = client.get("/report.json")
     assert twin.status_code == 404
-    assert twin.json() == {"error": "Refused", "message": "there is no rollout to report on yet",
-                           "hint": "the agent writes a report after each rollout"}
+    assert twin.json() == {
+        "error": "Refused",
+        "message": "there is no rollout to report on yet",
+        "hint": "the agent writes a report after each rollout",
+    }
 
 
 def test_audit_page_shows_the_trail_and_its_chain_status(lab, client):
@@ -138,7 +155,9 @@ def test_audit_page_shows_the_trail_and_its_chain_status(lab, client):
     assert twin.status_code == 200
     assert twin.json() == to_jsonable(views.audit_view(chain, events, web_app.DEFAULT_AUDIT_LIMIT))
     newest = client.get("/audit.json?limit=1").json()
-    assert [e["seq"] for e in newest["events"]] == [events[-1].seq] and newest["chain"]["rows"] == chain.rows
+    assert [e["seq"] for e in newest["events"]] == [events[-1].seq] and newest["chain"][
+        "rows"
+    ] == chain.rows
     assert len(client.get("/audit.json?limit=all").json()["events"]) == len(events)
     for bad in ("0", "-1", "x", "1e3"):
         assert client.get(f"/audit.json?limit={bad}").status_code == 400
@@ -149,7 +168,10 @@ def test_audit_page_shows_a_broken_chain(lab, client):
     lab.execute("UPDATE os_audit SET actor = 'mallory' WHERE seq = 1")
     page = client.get("/audit")
     assert page.status_code == 200
-    assert '<span id="chain" class="bad">Chain BROKEN</span>: row 1 was edited after it was written' in page.text
+    assert (
+        '<span id="chain" class="bad">Chain BROKEN</span>: row 1 was edited after it was written'
+        in page.text
+    )
     data = client.get("/audit.json").json()
     assert data["chain"]["ok"] is False and data["chain"]["broken_at"] == 1
 
@@ -160,8 +182,11 @@ def test_every_view_follows_the_gate_through_ratification_rollout_and_rollback(l
     approval = ratify(lab)
     assert word(client.get("/").text) == api.status(lab.settings).status.value == "READY"
     ready = client.get("/status.json").json()
-    assert (ready["status"], ready["approval"], ready["fingerprint"]) == \
-        ("READY", approval.approval_id, blocked["fingerprint"])
+    assert (ready["status"], ready["approval"], ready["fingerprint"]) == (
+        "READY",
+        approval.approval_id,
+        blocked["fingerprint"],
+    )
     assert client.get("/report").status_code == 404
 
     result = api.apply(lab.settings)
@@ -170,11 +195,18 @@ def test_every_view_follows_the_gate_through_ratification_rollout_and_rollback(l
     assert '<span id="gap-total" class="big">0</span> of 210 slots' in page.text
     assert f"rollout <strong>{result.rollout_id}</strong>" in page.text
     applied = client.get("/status.json").json()
-    assert (applied["status"], applied["gap"], applied["rollout"]) == ("APPLIED", 0, result.rollout_id)
+    assert (applied["status"], applied["gap"], applied["rollout"]) == (
+        "APPLIED",
+        0,
+        result.rollout_id,
+    )
     assert client.get("/gap.json").json()["total"] == 0
     assert 'Verification: <span class="ok">all green</span>' in page.text
     for check in api.verify(lab.settings).checks:
-        assert f'<tr><th scope="row">{check.name}</th><td><span class="ok">✓ green</span></td>' in page.text
+        assert (
+            f'<tr><th scope="row">{check.name}</th><td><span class="ok">✓ green</span></td>'
+            in page.text
+        )
     assert client.get("/verify.json").json() == to_jsonable(api.verify(lab.settings))
     assert client.get("/verify.json").json()["ok"] is True
 
@@ -191,11 +223,17 @@ def test_every_view_follows_the_gate_through_ratification_rollout_and_rollback(l
     assert client.get("/report.json").json()["rollout"] == result.rollout_id
 
     audit = client.get("/audit.json").json()
-    assert audit["chain"]["ok"] and {"ratification", "rollout"} <= {e["kind"] for e in audit["events"]}
+    assert audit["chain"]["ok"] and {"ratification", "rollout"} <= {
+        e["kind"] for e in audit["events"]
+    }
 
     api.rollback(lab.settings)
     back = client.get("/status.json").json()
-    assert (back["status"], back["gap"], back["fingerprint"]) == ("BLOCKED", 210, blocked["fingerprint"])
+    assert (back["status"], back["gap"], back["fingerprint"]) == (
+        "BLOCKED",
+        210,
+        blocked["fingerprint"],
+    )
     assert any(r["code"] == "approval-used" for r in back["reasons"])
     rolled_back = client.get("/report")
     assert rolled_back.status_code == 200 and "This rollout was rolled back" in rolled_back.text
@@ -205,7 +243,7 @@ def test_every_view_follows_the_gate_through_ratification_rollout_and_rollback(l
 def test_standalone_report_html_has_no_dashboard_chrome(sqlite_lab):
     ratify(sqlite_lab)
     api.apply(sqlite_lab.settings)
-    html = render_html(api.report(sqlite_lab.settings))
+    html = render_report_page(api.report(sqlite_lab.settings).data)
     assert "<h1>Rollout report</h1>" in html and "Ownership gap: 210 before, 0 after." in html
     assert "<script" not in html and "<nav" not in html and "govgate-watch" not in html
     assert "http://" not in html and "https://" not in html
@@ -235,25 +273,27 @@ def test_get_and_head_answer_on_every_route(sqlite_lab):
         for path in ROUTES:
             got, head = c.get(path), c.head(path)
             assert got.status_code == head.status_code, path
-            assert got.status_code in (200, 404) and (got.status_code == 404) == path.startswith("/report")
+            assert got.status_code in (200, 404) and (got.status_code == 404) == path.startswith(
+                "/report"
+            )
             assert head.content == b""
 
 
 def test_the_app_opens_only_read_only_connections(lab, client, monkeypatch):
     opened: list[bool] = []
-    real = api.make_engine
+    real = session_mod.make_engine
 
     def spy(url, *, read_only=False, create=False):
         opened.append(read_only)
         return real(url, read_only=read_only, create=create)
 
-    monkeypatch.setattr(api, "make_engine", spy)
+    monkeypatch.setattr(session_mod, "make_engine", spy)
     for path in ROUTES + ("/audit.json?limit=1",):
         client.get(path)
     assert opened and all(opened), f"{opened.count(False)} writable connections"
 
     # and a read-only connection cannot write, by the database's own rules
-    engine = db.make_engine(lab.url, read_only=True)
+    engine = make_engine(lab.url, read_only=True)
     try:
         with pytest.raises(Exception, match="(?i)read.?only"):
             with engine.begin() as conn:
@@ -271,8 +311,11 @@ def test_the_app_has_no_route_but_get_ones():
 
 def test_a_loopback_server_accepts_only_loopback_host_names(sqlite_lab):
     app = web_app.create_app(sqlite_lab.settings, allowed_hosts=web_app.loopback_hosts("127.0.0.1"))
-    for base, code in (("http://127.0.0.1:8765", 200), ("http://localhost:8765", 200),
-                       ("http://attacker.example", 400)):
+    for base, code in (
+        ("http://127.0.0.1:8765", 200),
+        ("http://localhost:8765", 200),
+        ("http://attacker.example", 400),
+    ):
         with TestClient(app, base_url=base) as c:
             assert c.get("/status.json").status_code == code, base
     assert web_app.loopback_hosts("0.0.0.0") is None
@@ -304,7 +347,11 @@ def test_no_page_names_an_external_url(client, applied_client):
         for twin in TWINS:
             assert "http://" not in c.get(twin).text and "https://" not in c.get(twin).text
         csp = c.get("/").headers["content-security-policy"]
-        assert "default-src 'none'" in csp and "script-src 'self'" in csp and "connect-src 'self'" in csp
+        assert (
+            "default-src 'none'" in csp
+            and "script-src 'self'" in csp
+            and "connect-src 'self'" in csp
+        )
 
 
 def test_the_refresh_script_is_served_by_the_package(client):
@@ -319,23 +366,41 @@ def test_each_page_watches_the_state_it_shows_and_works_without_javascript(lab, 
     expected = views.watch_value(status, views.WATCHED_STATUS_FIELDS)
     for path in PAGES:
         html = client.get(path).text
-        watches = re.findall(r'<meta name="govgate-watch" data-url="([^"]+)" data-fields="([^"]+)" '
-                             r'data-value="([^"]+)">', html)
+        watches = re.findall(
+            r'<meta name="govgate-watch" data-url="([^"]+)" data-fields="([^"]+)" '
+            r'data-value="([^"]+)">',
+            html,
+        )
         assert watches[0][:2] == ("/status.json", ",".join(views.WATCHED_STATUS_FIELDS)), path
         assert watches[0][2].replace("&#34;", '"') == expected, path
         assert '<script src="/static/refresh.js"></script>' in html
         assert '<noscript><meta http-equiv="refresh" content="30"></noscript>' in html
-    audit_watch = re.findall(r'data-url="/audit.json\?limit=1" data-fields="([^"]+)" data-value="([^"]+)"',
-                             client.get("/audit").text)
+    audit_watch = re.findall(
+        r'data-url="/audit.json\?limit=1" data-fields="([^"]+)" data-value="([^"]+)"',
+        client.get("/audit").text,
+    )
     data = client.get("/audit.json?limit=1").json()
-    assert audit_watch == [(",".join(views.WATCHED_AUDIT_FIELDS),
-                            views.watch_value(data, views.WATCHED_AUDIT_FIELDS).replace('"', "&#34;"))]
+    assert audit_watch == [
+        (
+            ",".join(views.WATCHED_AUDIT_FIELDS),
+            views.watch_value(data, views.WATCHED_AUDIT_FIELDS).replace('"', "&#34;"),
+        )
+    ]
 
 
 def test_watch_value_reads_dotted_paths_like_the_script():
-    data = {"status": "READY", "gap": 0, "chain": {"ok": True, "rows": 3}, "events": [{"seq": 1}, {"seq": 2}]}
-    assert views.watch_value(data, ("status", "gap", "chain.ok", "chain.rows", "events.-1.seq", "nope.x")) == \
-        '["READY",0,true,3,2,null]'
+    data = {
+        "status": "READY",
+        "gap": 0,
+        "chain": {"ok": True, "rows": 3},
+        "events": [{"seq": 1}, {"seq": 2}],
+    }
+    assert (
+        views.watch_value(
+            data, ("status", "gap", "chain.ok", "chain.rows", "events.-1.seq", "nope.x")
+        )
+        == '["READY",0,true,3,2,null]'
+    )
 
 
 class Structure(HTMLParser):
@@ -356,7 +421,12 @@ def test_pages_are_semantic_html(client, applied_client):
             doc = Structure()
             doc.feed(html)
             assert doc.tags[0] == ("html", {"lang": "en"}), path
-            assert (doc.count("main"), doc.count("nav"), doc.count("h1"), doc.count("title")) == (1, 1, 1, 1), path
+            assert (doc.count("main"), doc.count("nav"), doc.count("h1"), doc.count("title")) == (
+                1,
+                1,
+                1,
+                1,
+            ), path
             for tag, attrs in doc.tags:
                 if tag == "th":
                     assert attrs.get("scope") in ("row", "col"), (path, attrs)
@@ -367,7 +437,7 @@ def test_pages_are_semantic_html(client, applied_client):
 
 
 def _luminance(hex_colour: str) -> float:
-    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -383,7 +453,11 @@ def test_text_colours_have_readable_contrast():
     backgrounds = [colours["bg"], colours["panel"]]
     for name in ("ink", "muted", "link", "blocked", "ready", "applied"):
         for bg in backgrounds:
-            assert contrast(colours[name], bg) >= 4.5, (name, bg, round(contrast(colours[name], bg), 2))
+            assert contrast(colours[name], bg) >= 4.5, (
+                name,
+                bg,
+                round(contrast(colours[name], bg), 2),
+            )
     assert contrast("#000000", "#ffffff") == pytest.approx(21)
 
 
@@ -403,10 +477,18 @@ def test_an_unreachable_database_gives_a_friendly_page_and_a_503_twin(tmp_path):
 
 def test_a_missing_page_or_a_bad_request_does_not_reload_itself(sqlite_lab):
     with client_for(sqlite_lab.settings) as c:
-        for path, code in (("/no-such-page", 404), ("/static/no-such-file.js", 404), ("/audit?limit=x", 400)):
+        for path, code in (
+            ("/no-such-page", 404),
+            ("/static/no-such-file.js", 404),
+            ("/audit?limit=x", 400),
+        ):
             page = c.get(path)
-            assert page.status_code == code and page.headers["content-type"].startswith("text/html"), path
-            assert "govgate-watch" not in page.text and 'http-equiv="refresh"' not in page.text, path
+            assert page.status_code == code and page.headers["content-type"].startswith(
+                "text/html"
+            ), path
+            assert "govgate-watch" not in page.text and 'http-equiv="refresh"' not in page.text, (
+                path
+            )
         missing = c.get("/no-such-twin.json")
         assert missing.status_code == 404 and missing.json()["error"] == "HTTPException"
 

@@ -14,12 +14,11 @@ import traceback
 import click
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import DBAPIError
 
 from . import api
 from .config import load_settings
-from .errors import EnvironmentFault, GovgateError, PlanError
-from .render import render_html, text_lines, to_json
+from .errors import EXIT_ENVIRONMENT, GovgateError, PlanError, describe
+from .render import text_lines, to_json
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -31,7 +30,9 @@ def operator() -> str:
 
 
 def emit(value, as_json: bool = False, *, exit_unless_ok: bool = False, **opts) -> None:
-    """The one way a command shows its result; with EXIT_UNLESS_OK a result that is not ok exits 1."""
+    """The one way a command shows its result; with EXIT_UNLESS_OK a result that is not ok exits
+    1.
+    """
     if as_json:
         click.echo(to_json(value))
     else:
@@ -45,11 +46,22 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_url", metavar="URL", help="Database URL (SQLAlchemy form); default from "
-              "GOVGATE_DB or govgate.toml, else sqlite:///oneroof-demo.db.")
-@click.option("--agent-db", "agent_url", metavar="URL", help="The agent's own database URL "
-              "(default: GOVGATE_AGENT_DB, [agent] db, else the main URL).")
-@click.option("--config", "config_path", metavar="FILE", help="Configuration file (default govgate.toml).")
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    help="Database URL (SQLAlchemy form); default from "
+    "GOVGATE_DB or govgate.toml, else sqlite:///oneroof-demo.db.",
+)
+@click.option(
+    "--agent-db",
+    "agent_url",
+    metavar="URL",
+    help="The agent's own database URL (default: GOVGATE_AGENT_DB, [agent] db, else the main URL).",
+)
+@click.option(
+    "--config", "config_path", metavar="FILE", help="Configuration file (default govgate.toml)."
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def cli(ctx, db_url, agent_url, config_path, debug):
@@ -70,7 +82,11 @@ def demo(settings, path, rows):
 
 
 @cli.command()
-@click.option("--roles", is_flag=True, help="Also create the PostgreSQL roles govgate_agent and govgate_approver.")
+@click.option(
+    "--roles",
+    is_flag=True,
+    help="Also create the PostgreSQL roles govgate_agent and govgate_approver.",
+)
 @click.pass_obj
 def init(settings, roles):
     """Create the governance tables that are missing (and roles); never alters existing rows."""
@@ -124,29 +140,54 @@ def audit_verify(settings, as_json):
 
 @cli.command()
 @click.argument("proposal_id", metavar="PROPOSAL")
-@click.option("--as", "approver", metavar="NAME", help="Who you are (on Directus: your e-mail). "
-              "Default: GOVGATE_USER, else your login name.")
-@click.option("--approval-id", metavar="ID", help="The approval's id (default: the plan's, or the next free one).")
-@click.option("--statement", help="What you state by approving (default: a sentence naming the hash).")
+@click.option(
+    "--as",
+    "approver",
+    metavar="NAME",
+    help="Who you are (on Directus: your e-mail). Default: GOVGATE_USER, else your login name.",
+)
+@click.option(
+    "--approval-id",
+    metavar="ID",
+    help="The approval's id (default: the plan's, or the next free one).",
+)
+@click.option(
+    "--statement", help="What you state by approving (default: a sentence naming the hash)."
+)
 @click.pass_obj
 def ratify(settings, proposal_id, approver, approval_id, statement):
     """Ratify PROPOSAL as a human: shows what you approve and asks you to type its approval id.
 
     Refuses without an interactive terminal and refuses the agent's identity.
     """
+
     def confirm(request) -> str:
         for line in request.lines():
             out.print(line, markup=False)
-        return click.prompt("Type the approval id to approve (anything else cancels)",
-                            default="", show_default=False)
+        return click.prompt(
+            "Type the approval id to approve (anything else cancels)",
+            default="",
+            show_default=False,
+        )
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    emit(api.ratify(settings, proposal_id, approver=approver or operator(), confirm=confirm,
-                    interactive=interactive, approval_id=approval_id, statement=statement))
+    emit(
+        api.ratify(
+            settings,
+            proposal_id,
+            approver=approver or operator(),
+            confirm=confirm,
+            interactive=interactive,
+            approval_id=approval_id,
+            statement=statement,
+        )
+    )
 
 
 @cli.command()
-@click.option("--dry-run", is_flag=True, help="Do everything inside a transaction that is then rolled back.")
+@click.option(
+    "--dry-run", is_flag=True, help="Do everything inside a transaction that is then rolled back."
+)
 @json_option
 @click.pass_obj
 def apply(settings, dry_run, as_json):
@@ -164,7 +205,9 @@ def verify(settings, as_json):
 
 
 @cli.command()
-@click.option("--force", is_flag=True, help="Remove the rollout's rows even if they were edited (audited).")
+@click.option(
+    "--force", is_flag=True, help="Remove the rollout's rows even if they were edited (audited)."
+)
 @json_option
 @click.pass_obj
 def rollback(settings, force, as_json):
@@ -173,8 +216,13 @@ def rollback(settings, force, as_json):
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+)
 @click.option("--rollout", "rollout_id", metavar="ID", help="Another rollout than the last one.")
 @json_option
 @click.pass_obj
@@ -182,7 +230,9 @@ def report(settings, fmt, rollout_id, as_json):
     """The last rollout's report, in words a non-technical owner reads."""
     result = api.report(settings, rollout_id)
     if fmt == "html":
-        click.echo(render_html(result))
+        from .web.pages import render_report_page
+
+        click.echo(render_report_page(result.data))
     else:
         emit(result, as_json or fmt == "json")
 
@@ -206,8 +256,11 @@ def rehearse(settings, plan, as_json):
     rehearsal-only approval, apply, verify, rollback, and a row-by-row comparison with the start.
     Exit 1 when any step fails.
     """
-    emit(api.rehearse(settings, plan, progress=None if as_json else progress_bar()), as_json,
-         exit_unless_ok=True)
+    emit(
+        api.rehearse(settings, plan, progress=None if as_json else progress_bar()),
+        as_json,
+        exit_unless_ok=True,
+    )
 
 
 def progress_bar():
@@ -215,6 +268,7 @@ def progress_bar():
     if not err.is_terminal:
         return None
     from rich.progress import Progress
+
     bar = Progress(console=err, transient=True)
     tasks: dict[str, int] = {}
 
@@ -225,15 +279,23 @@ def progress_bar():
         bar.update(tasks[what], completed=done, total=total)
         if done >= total:
             bar.stop()
+
     return update
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
 @click.pass_obj
 def serve(settings, host, port):
-    """The read-only web dashboard: the gate, the gap, what approving changes, the report, the audit trail.
+    """The read-only web dashboard: the gate, the gap, what approving changes, the report, the
+    audit trail.
 
     GET and HEAD only, on read-only database connections. Ctrl-C stops it.
     """
@@ -242,16 +304,28 @@ def serve(settings, host, port):
     from .web.app import create_app, loopback_hosts
 
     api.status(settings)  # fail fast (exit 3) when the database cannot be read
-    out.print(f"govgate dashboard (read-only) on http://{host}:{port}/ — Ctrl-C stops it", markup=False)
-    uvicorn.run(create_app(settings, allowed_hosts=loopback_hosts(host)), host=host, port=port,
-                log_level="warning", access_log=False, server_header=False)
+    out.print(
+        f"govgate dashboard (read-only) on http://{host}:{port}/ — Ctrl-C stops it", markup=False
+    )
+    uvicorn.run(
+        create_app(settings, allowed_hosts=loopback_hosts(host)),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
 
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Check the gate once, act if READY, and exit.")
-@click.option("--interval", type=click.FloatRange(min=0.05), metavar="S",
-              help="Seconds between polls (default: [agent] interval in govgate.toml, else 2). "
-                   "On PostgreSQL a new approval wakes the agent at once (LISTEN/NOTIFY).")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    metavar="S",
+    help="Seconds between polls (default: [agent] interval in govgate.toml, else 2). "
+    "On PostgreSQL a new approval wakes the agent at once (LISTEN/NOTIFY).",
+)
 @click.pass_obj
 def agent(settings, once, interval):
     """Watch the gate; run, verify and report the rollout once READY; keep watching.
@@ -262,10 +336,11 @@ def agent(settings, once, interval):
     with backoff); 143/130 stopped by SIGTERM/SIGINT (a rollout in progress is
     rolled back).
     """
-    from .logjson import line
+    from .agent import run
+    from .agent.events import line
 
     code = 0
-    for event in api.run_agent(settings, once=once, interval=interval):
+    for event in run(settings, once=once, interval=interval):
         click.echo(line(event))
         code = event.get("exit_code", code)
     sys.exit(code)
@@ -278,9 +353,6 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="govgate", standalone_mode=False)
     except GovgateError as exc:
         return _fail(exc, debug)
-    except DBAPIError as exc:  # a database failure nobody anticipated: still no traceback by default
-        return _fail(EnvironmentFault(f"database error: {str(exc.orig or exc).strip().splitlines()[0]}",
-                                      hint="run with --debug for the full traceback"), debug)
     except click.exceptions.Abort:
         err.print("aborted")
         return 1
@@ -289,6 +361,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SystemExit as exc:  # sys.exit inside a command
         return int(exc.code or 0)
+    except Exception as exc:  # a bug: still no traceback unless asked for
+        if debug:
+            err.print(escape("".join(traceback.format_exception(exc))))
+        err.print(f"[red]error:[/] unexpected {escape(describe(exc))}")
+        err.print("  → run again with --debug for the traceback, and report it")
+        return EXIT_ENVIRONMENT
     return 0
 
 

@@ -105,17 +105,23 @@ def _read_toml(path: Path) -> dict[str, object]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read configuration: {exc}",
-                       hint="fix the file or point GOVGATE_CONFIG at another") from exc
+        raise BadInput(
+            f"{path}: cannot read configuration: {exc}",
+            hint="fix the file or point GOVGATE_CONFIG at another",
+        ) from exc
     values: dict[str, object] = {}
     for section, body in data.items():
         keys = _TOML_KEYS.get(section)
         if keys is None or not isinstance(body, dict):
-            raise BadInput(f"{path}: unknown section [{section}]",
-                           hint=f"known sections: {', '.join(sorted(_TOML_KEYS))}")
+            raise BadInput(
+                f"{path}: unknown section [{section}]",
+                hint=f"known sections: {', '.join(sorted(_TOML_KEYS))}",
+            )
         for key, value in body.items():
             if key not in keys:
-                raise BadInput(f"{path}: unknown key '{key}' in [{section}]",
-                               hint=f"known keys: {', '.join(sorted(keys))}")
+                raise BadInput(
+                    f"{path}: unknown key '{key}' in [{section}]",
+                    hint=f"known keys: {', '.join(sorted(keys))}",
+                )
             values[keys[key]] = value
     return values

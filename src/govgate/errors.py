@@ -1,19 +1,28 @@
-"""The one exception family of govgate.
+"""The one exception family of govgate, its exit codes, and how an error is described.
 
-Library code raises these and never prints or exits; the CLI translates them,
-at a single boundary, into a message and an exit code (SPEC section 7):
-1 refused or a check failed, 2 bad input, 3 environment error.
+Library code raises these and never prints or exits. Driver errors become members of
+this family at one place (`db.session`); the CLI, the agent and the web page turn
+them into a message and an exit code with the table below.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+# The exit-code table every front end uses (README "Exit codes").
+EXIT_OK = 0
+EXIT_REFUSED = 1  # refused, or a check failed: nothing changed
+EXIT_BAD_INPUT = 2  # bad input: nothing changed
+EXIT_ENVIRONMENT = 3  # the database or the machine is not usable
+EXIT_SIGINT = 130  # 128 + SIGINT: stopped by Ctrl-C
+EXIT_SIGTERM = 143  # 128 + SIGTERM
 
 
 class GovgateError(Exception):
     """Base of every error govgate raises on purpose."""
 
-    exit_code = 1
+    exit_code = EXIT_REFUSED
 
     def __init__(self, message: str, *, hint: str | None = None):
         super().__init__(message)
@@ -39,7 +48,7 @@ class CheckFailed(Refused):
 class BadInput(GovgateError):
     """The input (plan, argument, configuration) is wrong; nothing was changed."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
 
 @dataclass(frozen=True)
@@ -77,11 +86,15 @@ class PlanError(BadInput):
 class EnvironmentFault(GovgateError):
     """The environment is not usable: database unreachable, missing table, ..."""
 
-    exit_code = 3
+    exit_code = EXIT_ENVIRONMENT
 
 
 class DatabaseUnreachable(EnvironmentFault):
-    """The database could not be reached."""
+    """The database could not be reached, or the connection to it was lost."""
+
+
+class DatabaseError(EnvironmentFault):
+    """The database refused a statement govgate did not expect it to refuse."""
 
 
 class SchemaMissing(EnvironmentFault):
@@ -116,7 +129,39 @@ class Aborted(Refused):
     """A rollout step failed and its transaction was rolled back: nothing changed."""
 
     def __init__(self, step: str, cause: str, failures: tuple[str, ...] = ()):
-        super().__init__(f"aborted at step '{step}': {cause}; the transaction was rolled back, nothing changed")
+        super().__init__(
+            f"aborted at step '{step}': {cause}; the transaction was rolled back, nothing changed"
+        )
         self.step = step
         self.cause = cause
         self.failures = failures
+
+
+def causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """EXC and every exception it was raised from or during, each once."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def describe(exc: BaseException) -> str:
+    """One line naming what went wrong: a GovgateError's message, else `Type: first line`."""
+    if isinstance(exc, GovgateError):
+        return exc.message
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}".rstrip(": ")
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """The database went away (unreachable, dropped, locked): worth waiting out and retrying."""
+    return any(isinstance(e, DatabaseUnreachable) for e in causes(exc))
+
+
+def environmental(exc: BaseException) -> bool:
+    """An environment error (exit 3): the database or its schema, not the rollout's content."""
+    if isinstance(exc, Refused):
+        return lost_connection(exc)
+    return isinstance(exc, EnvironmentFault) or lost_connection(exc)

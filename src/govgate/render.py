@@ -13,9 +13,14 @@ from functools import singledispatch
 
 from rich.text import Text
 
-from . import audit, doctor, gate, gap, proposal, ratify, rehearse, rollout, setup, verify
-from .api import DemoResult, Report
-from .report import sentences
+from .db import audit
+from .ops import doctor, rehearse
+from .ops import init as setup
+from .ops.demo import DemoResult
+from .runbook import apply as rollout
+from .runbook import gap, gate, proposal, ratify, verify
+from .runbook import rollback as rollback_mod
+from .runbook.report import Report, sentences
 
 
 def to_jsonable(value):
@@ -44,11 +49,17 @@ def to_json(value) -> str:
 
 
 def _verdict_json(v: gate.GateVerdict) -> dict:
-    return {"status": v.status.value, "gap": v.gap, "proposal": v.proposal_id,
-            "proposal_sha256": v.proposal_sha256, "fingerprint": v.fingerprint,
-            "approval": v.approval_id, "rollout": v.rollout_id,
-            "reasons": [{"code": r.code, "message": r.message, "fix": r.fix} for r in v.reasons],
-            "notes": list(v.notes)}
+    return {
+        "status": v.status.value,
+        "gap": v.gap,
+        "proposal": v.proposal_id,
+        "proposal_sha256": v.proposal_sha256,
+        "fingerprint": v.fingerprint,
+        "approval": v.approval_id,
+        "rollout": v.rollout_id,
+        "reasons": [{"code": r.code, "message": r.message, "fix": r.fix} for r in v.reasons],
+        "notes": list(v.notes),
+    }
 
 
 def styled(word: str, style: str, rest: str = "") -> Text:
@@ -56,7 +67,11 @@ def styled(word: str, style: str, rest: str = "") -> Text:
     return Text.assemble((word, style), rest)
 
 
-_COLOUR = {gate.Status.BLOCKED: "bold red", gate.Status.READY: "bold yellow", gate.Status.APPLIED: "bold green"}
+_COLOUR = {
+    gate.Status.BLOCKED: "bold red",
+    gate.Status.READY: "bold yellow",
+    gate.Status.APPLIED: "bold green",
+}
 
 
 @singledispatch
@@ -72,7 +87,9 @@ def _(v: gate.GateVerdict, why: bool = False, **_) -> list[str]:
     lines.append(f"proposal: {v.proposal_id or 'none'}   gap: {v.gap}")
     lines += [f"  • {r.message}\n    → {r.fix}" for r in v.reasons]
     if v.status is gate.Status.READY:
-        lines.append(f"  approval {v.approval_id} is in place and production is exactly as expected")
+        lines.append(
+            f"  approval {v.approval_id} is in place and production is exactly as expected"
+        )
     if v.status is gate.Status.APPLIED:
         lines.append(f"  rollout {v.rollout_id} is in place and verifies green")
     lines += [f"  note: {n}" for n in v.notes]
@@ -81,8 +98,10 @@ def _(v: gate.GateVerdict, why: bool = False, **_) -> list[str]:
 
 @text_lines.register
 def _(r: gap.GapReport, **_) -> list[str]:
-    lines = [f"ownership gap: {r.total} of {r.slots} slots uncovered"
-             + (f" (proposal {r.proposal_id})" if r.proposal_id else "")]
+    lines = [
+        f"ownership gap: {r.total} of {r.slots} slots uncovered"
+        + (f" (proposal {r.proposal_id})" if r.proposal_id else "")
+    ]
     if r.by_authority:
         lines.append("by authority (who the proposal gives them to):")
         lines += [f"  {a:<28} {n:>4}" for a, n in r.by_authority.items()]
@@ -92,7 +111,9 @@ def _(r: gap.GapReport, **_) -> list[str]:
     if r.by_collection:
         lines.append("by collection:")
         lines += [f"  {c:<28} {len(d):>4}  {', '.join(d)}" for c, d in r.by_collection.items()]
-    lines.append("held today by authority: " + ", ".join(f"{a} {n}" for a, n in r.held_by_authority.items()))
+    lines.append(
+        "held today by authority: " + ", ".join(f"{a} {n}" for a, n in r.held_by_authority.items())
+    )
     return lines
 
 
@@ -100,18 +121,24 @@ def _(r: gap.GapReport, **_) -> list[str]:
 def _(r: proposal.ProposeResult, **_) -> list[str]:
     p = r.proposal
     head = "frozen" if r.created else "already frozen, identical: nothing changed"
-    return [f"proposal {p.id} {head}", *p.describe(), f"approval id to ratify it: {p.approval_id}",
-            f"proposal hash (SHA-256): {p.sha256}"]
+    return [
+        f"proposal {p.id} {head}",
+        *p.describe(),
+        f"approval id to ratify it: {p.approval_id}",
+        f"proposal hash (SHA-256): {p.sha256}",
+    ]
 
 
 @text_lines.register
 def _(r: DemoResult, **_) -> list[str]:
-    return [f"demo built at {r.url}",
-            f"  {r.governed} governed collections, {r.protected} protected collections, "
-            f"{r.sample_rows} sample rows",
-            f"  proposal {r.proposal.id} frozen: {len(r.proposal.slots)} slots, "
-            f"gap {r.proposal.gap_before} → {r.proposal.predicted_gap}",
-            f"  hash {r.proposal.sha256}"]
+    return [
+        f"demo built at {r.url}",
+        f"  {r.governed} governed collections, {r.protected} protected collections, "
+        f"{r.sample_rows} sample rows",
+        f"  proposal {r.proposal.id} frozen: {len(r.proposal.slots)} slots, "
+        f"gap {r.proposal.gap_before} → {r.proposal.predicted_gap}",
+        f"  hash {r.proposal.sha256}",
+    ]
 
 
 @text_lines.register
@@ -152,29 +179,47 @@ def _(r: verify.VerifyResult, **_) -> list[str]:
     if not r.checks:
         return ["nothing to verify: no rollout is in effect"]
     rest = f": rollout {r.rollout_id} of proposal {r.proposal_id}"
-    return [styled("all green", "green", rest) if r.ok else styled("verification FAILED", "red", rest),
-            *[f"  {'✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in r.checks]]
+    return [
+        styled("all green", "green", rest) if r.ok else styled("verification FAILED", "red", rest),
+        *[f"  {'✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in r.checks],
+    ]
 
 
 @text_lines.register
 def _(r: rollout.RolloutResult, **_) -> list[str]:
-    head = (styled("DRY RUN", "yellow", f": everything ran and was rolled back: rollout {r.rollout_id}")
-            if r.dry_run else styled("applied", "green", f": rollout {r.rollout_id}"))
+    head = (
+        styled("DRY RUN", "yellow", f": everything ran and was rolled back: rollout {r.rollout_id}")
+        if r.dry_run
+        else styled("applied", "green", f": rollout {r.rollout_id}")
+    )
     return [head, *sentences(r.report)]
 
 
 @text_lines.register
-def _(r: rollout.RollbackResult, **_) -> list[str]:
-    lines: list = [styled("rolled back", "green", f" rollout {r.rollout_id} of proposal {r.proposal_id}"
-                          + (" (forced)" if r.forced else "")),
-             f"  removed {r.records_removed} accountability records and "
-             f"{len(r.objects_removed)} dashboard objects",
-             f"  ownership gap is back to {r.gap_after}"]
+def _(r: rollback_mod.RollbackResult, **_) -> list[str]:
+    lines: list = [
+        styled(
+            "rolled back",
+            "green",
+            f" rollout {r.rollout_id} of proposal {r.proposal_id}"
+            + (" (forced)" if r.forced else ""),
+        ),
+        f"  removed {r.records_removed} accountability records and "
+        f"{len(r.objects_removed)} dashboard objects",
+        f"  ownership gap is back to {r.gap_after}",
+    ]
     if r.restored:
-        lines.append(f"  proven: the fingerprint equals the pre-rollout one ({r.fingerprint[:16]}…)")
+        lines.append(
+            f"  proven: the fingerprint equals the pre-rollout one ({r.fingerprint[:16]}…)"
+        )
     else:
-        lines.append(styled("  the fingerprint differs from the pre-rollout one", "red",
-                            f": {r.fingerprint[:16]}… vs {r.pre_fingerprint[:16]}…"))
+        lines.append(
+            styled(
+                "  the fingerprint differs from the pre-rollout one",
+                "red",
+                f": {r.fingerprint[:16]}… vs {r.pre_fingerprint[:16]}…",
+            )
+        )
     lines += [f"  • {d}" for d in r.differences]
     return lines
 
@@ -186,35 +231,47 @@ def _(r: Report, **_) -> list[str]:
 
 @text_lines.register
 def _(r: ratify.RatifyResult, **_) -> list[str]:
-    return [styled("ratified", "green", f": approval {r.approval_id} for proposal {r.proposal_id}"),
-            f"  hash {r.proposal_sha256}", f"  approved by {r.approved_by} at {r.approved_at}"]
+    return [
+        styled("ratified", "green", f": approval {r.approval_id} for proposal {r.proposal_id}"),
+        f"  hash {r.proposal_sha256}",
+        f"  approved by {r.approved_by} at {r.approved_at}",
+    ]
 
 
 @text_lines.register
 def _(r: doctor.DoctorResult, **_) -> list[str]:
-    word = lambda f: ("warn", "yellow") if f.warning else ("ok  ", "green") if f.ok else ("FAIL", "red")  # noqa: E731
+    def word(f):
+        return ("warn", "yellow") if f.warning else ("ok  ", "green") if f.ok else ("FAIL", "red")
+
     return [styled(*word(f), f" {f.name}: {f.detail}") for f in r.findings]
-
-
-def render_html(r: Report) -> str:
-    """The report as a standalone HTML page (no external assets)."""
-    from .web.pages import render_report_page
-    return render_report_page(r.data)
 
 
 @text_lines.register
 def _(r: rehearse.RehearsalResult, **_) -> list[str]:
-    head = (styled("rehearsal passed", "green", f": proposal {r.proposal_id}") if r.ok else
-            styled("rehearsal FAILED", "red", f" at step '{r.failed_step or 'production check'}'"))
+    head = (
+        styled("rehearsal passed", "green", f": proposal {r.proposal_id}")
+        if r.ok
+        else styled("rehearsal FAILED", "red", f" at step '{r.failed_step or 'production check'}'")
+    )
     lines: list = [head]
-    lines += [f"  {'✓' if x.ok else '✗'} {x.name:<9} {x.duration_ms:>6} ms  {x.detail}" for x in r.steps]
+    lines += [
+        f"  {'✓' if x.ok else '✗'} {x.name:<9} {x.duration_ms:>6} ms  {x.detail}" for x in r.steps
+    ]
     lines += [f"  differs: {d}" for d in r.differences]
-    untouched = "production untouched" if r.production_untouched else "PRODUCTION CHANGED during the rehearsal"
-    lines.append(f"{untouched}: fingerprint {r.production_fingerprint_before[:16]}… before, "
-                 f"{r.production_fingerprint_after[:16]}… after; row counts "
-                 f"{'equal' if r.production_counts_equal else 'differ'}")
+    untouched = (
+        "production untouched"
+        if r.production_untouched
+        else "PRODUCTION CHANGED during the rehearsal"
+    )
+    lines.append(
+        f"{untouched}: fingerprint {r.production_fingerprint_before[:16]}… before, "
+        f"{r.production_fingerprint_after[:16]}… after; row counts "
+        f"{'equal' if r.production_counts_equal else 'differ'}"
+    )
     if r.predicted_gap_after is not None:
-        lines.append(f"predicted end state: gap {r.predicted_gap_after}, {r.predicted_records} records, "
-                     f"objects: {', '.join(r.predicted_objects) or 'none'}")
+        lines.append(
+            f"predicted end state: gap {r.predicted_gap_after}, {r.predicted_records} records, "
+            f"objects: {', '.join(r.predicted_objects) or 'none'}"
+        )
     lines.append(f"the copy ({r.copy}) was {'dropped' if r.copy_dropped else 'NOT dropped'}")
     return lines

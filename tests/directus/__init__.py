@@ -1,1 +1,3 @@
-"""The Directus suite (a package, so that its conftest and helpers never shadow tests/conftest.py)."""
+"""The Directus suite (a package, so that its conftest and helpers never shadow
+tests/conftest.py).
+"""

@@ -30,12 +30,23 @@ import pytest
 from govgate import api
 from govgate.config import Settings
 
-from .dlab import (AGENT_EMAIL, AGENT_LOGIN, INSTALL_TIMEOUT_S, SUITE_DIR, TIMINGS, World,
-                  create_directus_users, running_lab, seed_governance)
+from .dlab import (
+    AGENT_EMAIL,
+    AGENT_LOGIN,
+    INSTALL_TIMEOUT_S,
+    SUITE_DIR,
+    TIMINGS,
+    World,
+    create_directus_users,
+    running_lab,
+    seed_governance,
+)
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "directus: runs against the real Directus lab (tests/directus)")
+    config.addinivalue_line(
+        "markers", "directus: runs against the real Directus lab (tests/directus)"
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -57,7 +68,9 @@ def pytest_terminal_summary(terminalreporter):
 def directus_lab():
     """Directus 12.4.0 on PostgreSQL, the database Directus runs on in production."""
     if os.geteuid() != 0:
-        pytest.skip("the Directus lab starts PostgreSQL as the postgres OS user: run the suite as root")
+        pytest.skip(
+            "the Directus lab starts PostgreSQL as the postgres OS user: run the suite as root"
+        )
     with running_lab("pg") as lab:
         yield lab
 
@@ -79,12 +92,19 @@ def world(directus_lab, tmp_path_factory) -> World:
     password = secrets.token_hex(12)
     lab.execute(f"CREATE ROLE {AGENT_LOGIN} LOGIN PASSWORD '{password}' IN ROLE govgate_agent")
     port = lab.env["PG_PORT"]
-    agent_url = f"postgresql+psycopg://{AGENT_LOGIN}:{password}@127.0.0.1:{port}/{lab.env['PG_DATABASE']}"
+    agent_url = (
+        f"postgresql+psycopg://{AGENT_LOGIN}:{password}@127.0.0.1:{port}/{lab.env['PG_DATABASE']}"
+    )
     seed_governance(lab.owner_url)
     users, tokens, policies = create_directus_users(lab)
     plans = tmp_path_factory.mktemp("plans")
-    settings = Settings(db_url=lab.owner_url, agent_db_url=agent_url, directus_agent_user=AGENT_EMAIL,
-                        directus_url=lab.url, report_dir=str(tmp_path_factory.mktemp("reports")))
+    settings = Settings(
+        db_url=lab.owner_url,
+        agent_db_url=agent_url,
+        directus_agent_user=AGENT_EMAIL,
+        directus_url=lab.url,
+        report_dir=str(tmp_path_factory.mktemp("reports")),
+    )
     start = api.status(settings).fingerprint
     TIMINGS["operator set-up"] = time.monotonic() - started
     return World(lab, settings, init_result, users, tokens, policies, start, plans)

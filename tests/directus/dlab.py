@@ -19,8 +19,9 @@ import pytest
 import sqlalchemy as sa
 
 from govgate import api
-from govgate import demo as demo_mod
 from govgate.config import Settings
+from govgate.ops import demo as demo_mod
+
 from sqlhelp import sql_execute, sql_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,8 +62,12 @@ class DirectusLab:
     def client(self, token: str | None = None) -> httpx.Client:
         """A REST client on the lab (127.0.0.1 only), as the admin unless TOKEN is given."""
         assert self.url.startswith("http://127.0.0.1:"), self.url
-        return httpx.Client(base_url=self.url, timeout=30, trust_env=False,
-                            headers={"Authorization": f"Bearer {token or self.admin_token}"})
+        return httpx.Client(
+            base_url=self.url,
+            timeout=30,
+            trust_env=False,
+            headers={"Authorization": f"Bearer {token or self.admin_token}"},
+        )
 
     def rows(self, sql: str, url: str | None = None, **params) -> list[tuple]:
         return sql_rows(sa.create_engine(url or self.superuser_url), sql, params)
@@ -86,18 +91,27 @@ def read_env(path: Path) -> dict[str, str]:
 def run_lab(*args: str, timeout: float, log: Path) -> float:
     started = time.monotonic()
     with log.open("ab") as out:
-        done = subprocess.run([str(LAB_SCRIPT), *args], stdout=out, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+        done = subprocess.run(
+            [str(LAB_SCRIPT), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+            check=False,
+        )
     if done.returncode != 0:
         tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
-        pytest.fail(f"scripts/directus-lab {' '.join(args)} failed (exit {done.returncode}):\n{tail}",
-                    pytrace=False)
+        pytest.fail(
+            f"scripts/directus-lab {' '.join(args)} failed (exit {done.returncode}):\n{tail}",
+            pytrace=False,
+        )
     return time.monotonic() - started
 
 
 @contextmanager
 def running_lab(db: str) -> Iterator[DirectusLab]:
-    """`scripts/directus-lab install`, then `start --db DB` in a fresh folder under /tmp; stop at the end.
+    """`scripts/directus-lab install`, then `start --db DB` in a fresh folder under /tmp; stop at
+    the end.
 
     The folder is under /tmp and made by mkdtemp: the lab script opens it (o+x) to the
     postgres OS user, which must reach its socket and data folder.
@@ -108,11 +122,18 @@ def running_lab(db: str) -> Iterator[DirectusLab]:
     log = folder / "lab-script.log"
     try:
         TIMINGS.setdefault("install", run_lab("install", timeout=INSTALL_TIMEOUT_S, log=log))
-        TIMINGS[f"start ({db})"] = run_lab("start", "--dir", str(folder), "--db", db, timeout=300, log=log)
+        TIMINGS[f"start ({db})"] = run_lab(
+            "start", "--dir", str(folder), "--db", db, timeout=300, log=log
+        )
         yield DirectusLab(folder, read_env(folder / "lab.env"))
     finally:
-        subprocess.run([str(LAB_SCRIPT), "stop", "--dir", str(folder)], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=120, check=False)
+        subprocess.run(
+            [str(LAB_SCRIPT), "stop", "--dir", str(folder)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
         if not os.environ.get("GOVGATE_KEEP_LAB"):
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -125,11 +146,11 @@ class World:
     """The lab after the operator's set-up: settings, users, tokens, the starting fingerprint."""
 
     lab: DirectusLab
-    settings: Settings            # main URL: Directus's role; agent URL: the govgate_agent login
+    settings: Settings  # main URL: Directus's role; agent URL: the govgate_agent login
     init_result: object
-    users: dict[str, str]         # email -> Directus user id
-    tokens: dict[str, str]        # email -> static token
-    policies: dict[str, str]      # name -> policy id
+    users: dict[str, str]  # email -> Directus user id
+    tokens: dict[str, str]  # email -> static token
+    policies: dict[str, str]  # name -> policy id
     start_fingerprint: str
     plans_dir: Path
     proposals: list[str] = field(default_factory=list)
@@ -153,18 +174,25 @@ class World:
         self.proposals.append(pid)
         return result.proposal
 
-    def approve(self, email: str, proposal, approval_id: str | None = None, **extra) -> httpx.Response:
+    def approve(
+        self, email: str, proposal, approval_id: str | None = None, **extra
+    ) -> httpx.Response:
         """POST /items/os_proposal_approvals as the user with EMAIL (their static token)."""
-        body = {"id": approval_id or proposal.approval_id, "proposal_id": proposal.id,
-                "proposal_sha256": proposal.sha256,
-                "statement": f"I ratify {proposal.id} with hash {proposal.sha256}.", **extra}
+        body = {
+            "id": approval_id or proposal.approval_id,
+            "proposal_id": proposal.id,
+            "proposal_sha256": proposal.sha256,
+            "statement": f"I ratify {proposal.id} with hash {proposal.sha256}.",
+            **extra,
+        }
         with self.client(email) as http:
             return http.post("/items/os_proposal_approvals", json=body)
 
 
 def ok(response: httpx.Response) -> dict:
-    assert response.status_code in (200, 204), f"{response.request.method} {response.request.url}: " \
-                                               f"{response.status_code} {response.text}"
+    assert response.status_code in (200, 204), (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    )
     return response.json().get("data") if response.content else {}
 
 
@@ -175,9 +203,17 @@ def seed_governance(owner_url: str) -> None:
         with engine.begin() as conn:
             names = [t for d in demo_mod.DOMAINS.values() for t in d] + demo_mod.PROTECTED
             for name in names:
-                conn.execute(sa.text(f'CREATE TABLE "{name}" (id integer PRIMARY KEY, name varchar(200) NOT NULL, '
-                                     "status varchar(20) NOT NULL, notes text)"))
-                conn.execute(sa.text(f'INSERT INTO "{name}" VALUES (1, :n, \'active\', NULL)'), {"n": f"{name} #1"})
+                conn.execute(
+                    sa.text(
+                        f'CREATE TABLE "{name}" (id integer PRIMARY KEY, name varchar(200) NOT '
+                        f"NULL, "
+                        "status varchar(20) NOT NULL, notes text)"
+                    )
+                )
+                conn.execute(
+                    sa.text(f"INSERT INTO \"{name}\" VALUES (1, :n, 'active', NULL)"),
+                    {"n": f"{name} #1"},
+                )
             demo_mod.seed_governance(conn)
     finally:
         engine.dispose()
@@ -187,27 +223,69 @@ def create_directus_users(lab: DirectusLab) -> tuple[dict, dict, dict]:
     """Through the REST API, as the operator would: two API-only policies, three users."""
     users, tokens, policies = {}, {}, {}
     with lab.client() as http:
+
         def policy(name: str, rights: list[tuple[str, str]]) -> str:
-            pid = ok(http.post("/policies", json={"name": name, "icon": "badge", "admin_access": False,
-                                                   "app_access": False,
-                                                   "description": "govgate test policy"}))["id"]
+            pid = ok(
+                http.post(
+                    "/policies",
+                    json={
+                        "name": name,
+                        "icon": "badge",
+                        "admin_access": False,
+                        "app_access": False,
+                        "description": "govgate test policy",
+                    },
+                )
+            )["id"]
             for collection, action in rights:
-                ok(http.post("/permissions", json={"policy": pid, "collection": collection, "action": action,
-                                                     "fields": ["*"]}))
+                ok(
+                    http.post(
+                        "/permissions",
+                        json={
+                            "policy": pid,
+                            "collection": collection,
+                            "action": action,
+                            "fields": ["*"],
+                        },
+                    )
+                )
             policies[name] = pid
             return pid
 
-        approver = policy("Governance approver", [("os_proposal_approvals", "create"),
-                                                  ("os_proposal_approvals", "read"), ("os_proposals", "read")])
-        agent = policy("Governance agent", [("os_proposal_approvals", "read"), ("os_proposals", "read"),
-                                            ("os_accountability", "read"), ("os_rollouts", "read")])
+        approver = policy(
+            "Governance approver",
+            [
+                ("os_proposal_approvals", "create"),
+                ("os_proposal_approvals", "read"),
+                ("os_proposals", "read"),
+            ],
+        )
+        agent = policy(
+            "Governance agent",
+            [
+                ("os_proposal_approvals", "read"),
+                ("os_proposals", "read"),
+                ("os_accountability", "read"),
+                ("os_rollouts", "read"),
+            ],
+        )
 
         def user(email: str, role_name: str, policy_id: str) -> None:
             role = ok(http.post("/roles", json={"name": role_name}))["id"]
             ok(http.post("/access", json={"role": role, "policy": policy_id}))
             token = f"gg-{secrets.token_hex(16)}"
-            created = ok(http.post("/users", json={"email": email, "password": secrets.token_hex(12),
-                                                    "first_name": role_name, "role": role, "token": token}))
+            created = ok(
+                http.post(
+                    "/users",
+                    json={
+                        "email": email,
+                        "password": secrets.token_hex(12),
+                        "first_name": role_name,
+                        "role": role,
+                        "token": token,
+                    },
+                )
+            )
             users[email], tokens[email] = created["id"], token
 
         user(APPROVER_EMAIL, "Governance approvers", approver)
@@ -216,5 +294,3 @@ def create_directus_users(lab: DirectusLab) -> tuple[dict, dict, dict]:
         # the agent's user and expect its approvals to be refused.
         user(ROGUE_EMAIL, "Rogue agents", approver)
     return users, tokens, policies
-
-

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from govgate import directus_meta
+from govgate.directus import registration as directus_meta
 
 from .dlab import SUITE_DIR
 
@@ -22,6 +22,7 @@ REAL = json.loads((SUITE_DIR / "data" / "directus-12.4.0-schema.json").read_text
 
 def _dump_module():
     import importlib.util
+
     spec = importlib.util.spec_from_file_location("dump_schema", Path(SUITE_DIR) / "dump_schema.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -62,14 +63,24 @@ def test_init_registered_the_governance_tables_and_cleared_the_cache(world):
 
 
 def test_registration_keeps_within_the_licence(world):
-    # 25 collections without a licence key: govgate registers 8 and the app tables made with SQL count not.
-    assert world.lab.scalar("SELECT COUNT(*) FROM directus_collections WHERE collection NOT LIKE 'directus_%'") \
-        == len(directus_meta.REGISTERED) <= 20
+    # 25 collections without a licence key: govgate registers 8 and the app tables made with SQL
+    # count not.
+    assert (
+        world.lab.scalar(
+            "SELECT COUNT(*) FROM directus_collections WHERE collection NOT LIKE 'directus_%'"
+        )
+        == len(directus_meta.REGISTERED)
+        <= 20
+    )
 
 
 def test_the_approvals_table_uses_directus_types_on_postgres(world):
-    types = dict(world.lab.rows("SELECT column_name, data_type FROM information_schema.columns "
-                                "WHERE table_name = 'os_proposal_approvals'"))
+    types = dict(
+        world.lab.rows(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'os_proposal_approvals'"
+        )
+    )
     assert types["approved_by"] == "uuid"
     assert types["approved_at"] == "timestamp with time zone"
 
@@ -77,14 +88,23 @@ def test_the_approvals_table_uses_directus_types_on_postgres(world):
 def test_a_second_init_registers_nothing_and_needs_no_cache_clear(world):
     from govgate import api
     from govgate.config import Settings
+
     before = world.lab.rows("SELECT * FROM directus_fields ORDER BY id")
-    again = api.init(Settings(db_url=world.lab.owner_url, directus_url=world.lab.url), actor="operator")
-    assert again.directus_registered == () and again.created_tables == () and again.directus_cache == ""
+    again = api.init(
+        Settings(db_url=world.lab.owner_url, directus_url=world.lab.url), actor="operator"
+    )
+    assert (
+        again.directus_registered == ()
+        and again.created_tables == ()
+        and again.directus_cache == ""
+    )
     assert world.lab.rows("SELECT * FROM directus_fields ORDER BY id") == before
 
 
-@pytest.mark.parametrize("token, expected", [("not-a-token", "Directus answered 401"),
-                                             (None, "no Directus token is configured")])
+@pytest.mark.parametrize(
+    "token, expected",
+    [("not-a-token", "Directus answered 401"), (None, "no Directus token is configured")],
+)
 def test_a_cache_clear_that_fails_is_a_warning(directus_lab, token, expected):
     why = directus_meta.clear_schema_cache(directus_lab.url, token)
     assert why is not None and why.startswith(expected), why

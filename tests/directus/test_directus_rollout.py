@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from govgate import api
-from govgate.dashboard import NAME
+from govgate.directus.insights import NAME
 
 from .dlab import AGENT_EMAIL, APPROVER_EMAIL
 
@@ -39,8 +39,15 @@ def test_the_rest_api_lists_every_accountability_item_after_the_rollout(applied)
         rows = items.json()["data"]
         assert len(rows) == 210
         assert {r["rollout_id"] for r in rows} == {result.rollout_id}
-        assert {r["authority"] for r in rows} == {"GOV-DOT", "GOV-MOIT", "GOV-KG-SYS", "GOV-COUNCIL"}
-        counted = http.get("/items/os_accountability", params={"aggregate[count]": "*"}).json()["data"]
+        assert {r["authority"] for r in rows} == {
+            "GOV-DOT",
+            "GOV-MOIT",
+            "GOV-KG-SYS",
+            "GOV-COUNCIL",
+        }
+        counted = http.get("/items/os_accountability", params={"aggregate[count]": "*"}).json()[
+            "data"
+        ]
         assert int(counted[0]["count"]) == 210
     with world.client(AGENT_EMAIL) as http:  # the agent's API-only policy reads them too
         assert len(http.get("/items/os_accountability", params={"limit": -1}).json()["data"]) == 210
@@ -62,16 +69,32 @@ def test_the_rest_api_shows_the_dashboard_with_its_panels(applied):
         assert panels["Accountability by authority"]["options"]["groupByField"] == "authority"
         # What the app runs for the panels, through the API: the numbers are the rollout's.
         metric = panels["Accountability slots covered"]["options"]
-        count = http.get(f"/items/{metric['collection']}",
-                         params={f"aggregate[{metric['function']}]": metric["field"]}).json()["data"]
-        assert int(count[0]["count"][metric["field"]] if isinstance(count[0]["count"], dict)
-                   else count[0]["count"]) == 210
+        count = http.get(
+            f"/items/{metric['collection']}",
+            params={f"aggregate[{metric['function']}]": metric["field"]},
+        ).json()["data"]
+        assert (
+            int(
+                count[0]["count"][metric["field"]]
+                if isinstance(count[0]["count"], dict)
+                else count[0]["count"]
+            )
+            == 210
+        )
         by = panels["Accountability by authority"]["options"]
-        grouped = http.get(f"/items/{by['collection']}",
-                           params={f"aggregate[{by['aggregateFunction']}]": by["aggregateField"],
-                                   "groupBy[]": by["groupByField"]}).json()["data"]
-        assert {g["authority"]: int(g["count"][by["aggregateField"]]) for g in grouped} == \
-            {"GOV-DOT": 54, "GOV-MOIT": 48, "GOV-KG-SYS": 48, "GOV-COUNCIL": 60}
+        grouped = http.get(
+            f"/items/{by['collection']}",
+            params={
+                f"aggregate[{by['aggregateFunction']}]": by["aggregateField"],
+                "groupBy[]": by["groupByField"],
+            },
+        ).json()["data"]
+        assert {g["authority"]: int(g["count"][by["aggregateField"]]) for g in grouped} == {
+            "GOV-DOT": 54,
+            "GOV-MOIT": 48,
+            "GOV-KG-SYS": 48,
+            "GOV-COUNCIL": 60,
+        }
         listed = http.get("/dashboards", params={"filter[name][_eq]": NAME}).json()["data"]
         assert [d["id"] for d in listed] == [made["id"]]
     assert api.verify(world.settings).ok
@@ -88,5 +111,7 @@ def test_rollback_removes_both_and_the_fingerprint_returns_to_the_start(applied)
         assert http.get("/items/os_accountability", params={"limit": -1}).json()["data"] == []
         assert http.get(f"/dashboards/{made['id']}").status_code in (403, 404)
         assert http.get("/dashboards", params={"filter[name][_eq]": NAME}).json()["data"] == []
-        assert http.get("/panels", params={"filter[dashboard][_eq]": made["id"]}).json()["data"] == []
+        assert (
+            http.get("/panels", params={"filter[dashboard][_eq]": made["id"]}).json()["data"] == []
+        )
     assert world.lab.scalar("SELECT COUNT(*) FROM directus_panels") == 0

@@ -14,9 +14,8 @@ Content-Security-Policy lets the browser fetch nothing from anywhere else.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -36,15 +35,21 @@ from .pages import environment
 
 ALLOWED_METHODS = ("GET", "HEAD")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
-NAV = (("/", "Gate"), ("/approve", "What approving changes"), ("/report", "Last rollout"),
-       ("/audit", "Audit trail"))
+NAV = (
+    ("/", "Gate"),
+    ("/approve", "What approving changes"),
+    ("/report", "Last rollout"),
+    ("/audit", "Audit trail"),
+)
 INDEX_TWINS = ("/status.json", "/gap.json", "/verify.json")
 DEFAULT_AUDIT_LIMIT = 200
 NOSCRIPT_REFRESH_SECONDS = 30
 
-CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self'; "
-                           "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
-                           "frame-ancestors 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self'; "
+    "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -62,8 +67,11 @@ class ReadOnlyMethods:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in ALLOWED_METHODS:
-            response = PlainTextResponse("This dashboard is read-only: only GET and HEAD are allowed.\n",
-                                         status_code=405, headers={"Allow": ", ".join(ALLOWED_METHODS)})
+            response = PlainTextResponse(
+                "This dashboard is read-only: only GET and HEAD are allowed.\n",
+                status_code=405,
+                headers={"Allow": ", ".join(ALLOWED_METHODS)},
+            )
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -84,14 +92,16 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in SECURITY_HEADERS if k not in names]
+                    (k, v) for k, v in SECURITY_HEADERS if k not in names
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(settings: Settings, *, poll_seconds: float = 5,
-               allowed_hosts: Sequence[str] | None = None) -> Starlette:
+def create_app(
+    settings: Settings, *, poll_seconds: float = 5, allowed_hosts: Sequence[str] | None = None
+) -> Starlette:
     """The dashboard for SETTINGS' database. ALLOWED_HOSTS: Host headers accepted (None: any)."""
     pages = _Pages(settings, poll_seconds)
     routes = [
@@ -110,8 +120,9 @@ def create_app(settings: Settings, *, poll_seconds: float = 5,
     middleware = [Middleware(ReadOnlyMethods), Middleware(SecurityHeaders)]
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
-    return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={HTTPException: pages.http_error})
+    return Starlette(
+        routes=routes, middleware=middleware, exception_handlers={HTTPException: pages.http_error}
+    )
 
 
 def loopback_hosts(host: str) -> list[str] | None:
@@ -136,15 +147,27 @@ class _Pages:
             verdict = api.status(self.settings)
             gap = api.gap(self.settings)
             verify = api.verify(self.settings) if verdict.rollout_id else None
-            return self._html(request, "status.html", verdict, twins=INDEX_TWINS, verdict=verdict, gap=gap,
-                              verify=verify, headline=views.HEADLINES[verdict.status])
+            return self._html(
+                request,
+                "status.html",
+                verdict,
+                twins=INDEX_TWINS,
+                verdict=verdict,
+                gap=gap,
+                verify=verify,
+                headline=views.HEADLINES[verdict.status],
+            )
+
         return self._page(request, page)
 
     def approve(self, request: Request) -> Response:
         def page():
             verdict = api.status(self.settings)
             view = views.proposal_view(views.current_proposal(self.settings), verdict)
-            return self._html(request, "approve.html", verdict, twins=("/proposal.json",), view=view)
+            return self._html(
+                request, "approve.html", verdict, twins=("/proposal.json",), view=view
+            )
+
         return self._page(request, page)
 
     def report(self, request: Request) -> Response:
@@ -153,10 +176,18 @@ class _Pages:
             try:
                 result = api.report(self.settings)
             except Refused:
-                return self._html(request, "no_report.html", verdict, twins=("/report.json",),
-                                  status_code=404)
-            return self._html(request, "report.html", verdict, twins=("/report.json",), report=result.data,
-                              sentences=views.report_sentences(result))
+                return self._html(
+                    request, "no_report.html", verdict, twins=("/report.json",), status_code=404
+                )
+            return self._html(
+                request,
+                "report.html",
+                verdict,
+                twins=("/report.json",),
+                report=result.data,
+                sentences=views.report_sentences(result),
+            )
+
         return self._page(request, page)
 
     def audit(self, request: Request) -> Response:
@@ -164,8 +195,15 @@ class _Pages:
             limit = _limit(request)
             verdict = api.status(self.settings)
             view = self._audit_view(limit)
-            return self._html(request, "audit.html", verdict, twins=("/audit.json",), view=view,
-                              extra_watch=self._audit_watch(view))
+            return self._html(
+                request,
+                "audit.html",
+                verdict,
+                twins=("/audit.json",),
+                view=view,
+                extra_watch=self._audit_watch(view),
+            )
+
         return self._page(request, page)
 
     # -- JSON twins --------------------------------------------------------------
@@ -180,8 +218,11 @@ class _Pages:
         return self._json(lambda: api.verify(self.settings))
 
     def proposal_json(self, request: Request) -> Response:
-        return self._json(lambda: views.proposal_view(views.current_proposal(self.settings),
-                                                      api.status(self.settings)))
+        return self._json(
+            lambda: views.proposal_view(
+                views.current_proposal(self.settings), api.status(self.settings)
+            )
+        )
 
     def report_json(self, request: Request) -> Response:
         return self._json(lambda: api.report(self.settings))
@@ -192,26 +233,49 @@ class _Pages:
     # -- shared ----------------------------------------------------------------
 
     def _audit_view(self, limit: int | None) -> views.AuditView:
-        return views.audit_view(api.audit_verify(self.settings), api.audit_trail(self.settings, limit), limit)
+        return views.audit_view(
+            api.audit_verify(self.settings), api.audit_trail(self.settings, limit), limit
+        )
 
     def _audit_watch(self, view: views.AuditView) -> dict:
         data = to_jsonable(view)
-        return {"url": "/audit.json?limit=1", "fields": views.WATCHED_AUDIT_FIELDS,
-                "value": views.watch_value(data, views.WATCHED_AUDIT_FIELDS)}
+        return {
+            "url": "/audit.json?limit=1",
+            "fields": views.WATCHED_AUDIT_FIELDS,
+            "value": views.watch_value(data, views.WATCHED_AUDIT_FIELDS),
+        }
 
     def _context(self, request: Request, *, watches: list[dict], twins: tuple[str, ...]) -> dict:
         root = request.scope.get("root_path", "")
         for watch in watches:
             watch["url"] = root + watch["url"]
-        return {"root": root, "nav": NAV, "current": request.url.path[len(root):] or "/",
-                "watches": watches, "twins": twins, "poll_seconds": self.poll_seconds,
-                "noscript_refresh_seconds": NOSCRIPT_REFRESH_SECONDS,
-                "checked_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
+        return {
+            "root": root,
+            "nav": NAV,
+            "current": request.url.path[len(root) :] or "/",
+            "watches": watches,
+            "twins": twins,
+            "poll_seconds": self.poll_seconds,
+            "noscript_refresh_seconds": NOSCRIPT_REFRESH_SECONDS,
+            "checked_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        }
 
-    def _html(self, request: Request, template: str, gate, *, twins: tuple[str, ...],
-              status_code: int = 200, extra_watch: dict | None = None, **values) -> HTMLResponse:
-        status_watch = {"url": "/status.json", "fields": views.WATCHED_STATUS_FIELDS,
-                        "value": views.watch_value(to_jsonable(gate), views.WATCHED_STATUS_FIELDS)}
+    def _html(
+        self,
+        request: Request,
+        template: str,
+        gate,
+        *,
+        twins: tuple[str, ...],
+        status_code: int = 200,
+        extra_watch: dict | None = None,
+        **values,
+    ) -> HTMLResponse:
+        status_watch = {
+            "url": "/status.json",
+            "fields": views.WATCHED_STATUS_FIELDS,
+            "value": views.watch_value(to_jsonable(gate), views.WATCHED_STATUS_FIELDS),
+        }
         watches = [status_watch] + ([extra_watch] if extra_watch else [])
         context = self._context(request, watches=watches, twins=twins)
         html = environment().get_template(template).render(**context, **values)
@@ -221,22 +285,39 @@ class _Pages:
         try:
             return build()
         except BadInput as exc:
-            return self._error_page(request, 400, "That request is not valid", exc.message, exc.hint)
-        except (EnvironmentFault, DBAPIError) as exc:
-            message, hint = _environment_message(exc)
-            return self._error_page(request, 503, "The database cannot be read right now", message, hint,
-                                    retry=True)
+            return self._error_page(
+                request, 400, "That request is not valid", exc.message, exc.hint
+            )
+        except EnvironmentFault as exc:
+            message, hint = exc.message, exc.hint
+            return self._error_page(
+                request, 503, "The database cannot be read right now", message, hint, retry=True
+            )
         except GovgateError as exc:
             return self._error_page(request, 500, "Something is wrong", exc.message, exc.hint)
 
-    def _error_page(self, request: Request, status_code: int, heading: str, message: str,
-                    hint: str | None, *, retry: bool = False) -> HTMLResponse:
+    def _error_page(
+        self,
+        request: Request,
+        status_code: int,
+        heading: str,
+        message: str,
+        hint: str | None,
+        *,
+        retry: bool = False,
+    ) -> HTMLResponse:
         # RETRY: the refresh script reloads as soon as /status.json answers again.
-        watches = [{"url": "/status.json", "fields": views.WATCHED_STATUS_FIELDS, "value": "unavailable"}] \
-            if retry else []
+        watches = (
+            [{"url": "/status.json", "fields": views.WATCHED_STATUS_FIELDS, "value": "unavailable"}]
+            if retry
+            else []
+        )
         context = self._context(request, watches=watches, twins=())
-        html = environment().get_template("error.html").render(
-            **context, heading=heading, message=message, hint=hint, retry=retry)
+        html = (
+            environment()
+            .get_template("error.html")
+            .render(**context, heading=heading, message=message, hint=hint, retry=retry)
+        )
         return HTMLResponse(html, status_code=status_code)
 
     def _json(self, build: Callable[[], object]) -> Response:
@@ -246,19 +327,28 @@ class _Pages:
             return JSONResponse(exc.to_dict(), status_code=404)
         except BadInput as exc:
             return JSONResponse(exc.to_dict(), status_code=400)
-        except (EnvironmentFault, DBAPIError) as exc:
-            message, hint = _environment_message(exc)
-            return JSONResponse({"error": type(exc).__name__, "message": message, "hint": hint},
-                                status_code=503)
+        except EnvironmentFault as exc:
+            message, hint = exc.message, exc.hint
+            return JSONResponse(
+                {"error": type(exc).__name__, "message": message, "hint": hint}, status_code=503
+            )
         except GovgateError as exc:
             return JSONResponse(exc.to_dict(), status_code=500)
 
     async def http_error(self, request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 404 and not request.url.path.endswith(".json"):
-            return self._error_page(request, 404, "No such page",
-                                    f"There is no page at {request.url.path}.", "use the links above")
-        return JSONResponse({"error": "HTTPException", "message": exc.detail, "hint": None},
-                            status_code=exc.status_code, headers=exc.headers)
+            return self._error_page(
+                request,
+                404,
+                "No such page",
+                f"There is no page at {request.url.path}.",
+                "use the links above",
+            )
+        return JSONResponse(
+            {"error": "HTTPException", "message": exc.detail, "hint": None},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
 
 def _limit(request: Request) -> int | None:
@@ -270,11 +360,3 @@ def _limit(request: Request) -> int | None:
     if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
         raise BadInput(f"limit must be a whole number from 1 to 100000, or 'all', not '{raw}'")
     return int(raw)
-
-
-def _environment_message(exc: Exception) -> tuple[str, str | None]:
-    if isinstance(exc, GovgateError):
-        return exc.message, exc.hint
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return (f"database error: {text.splitlines()[0] if text else type(exc).__name__}",
-            "the page tries again by itself; `govgate doctor` checks the connection")

@@ -6,16 +6,23 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..report import sentences
+from ..runbook.report import sentences
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(loader=PackageLoader("govgate.web", "templates"),
-                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    return Environment(
+        loader=PackageLoader("govgate.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def render_report_page(report: dict) -> str:
     """A standalone HTML page of one rollout report."""
-    return environment().get_template("report.html").render(report=report, sentences=sentences(report),
-                                                           standalone=True)
+    return (
+        environment()
+        .get_template("report.html")
+        .render(report=report, sentences=sentences(report), standalone=True)
+    )

@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass
 
 from .. import api
-from .. import proposal as prop
-from ..audit import AuditEvent, ChainCheck
-from ..gate import GateVerdict, Status
-from ..report import sentences
+from ..db.audit import AuditEvent, ChainCheck
+from ..runbook import proposal as prop
+from ..runbook.gate import GateVerdict, Status
+from ..runbook.report import Report, sentences
 
 # The fields of /status.json whose change makes an open page reload itself.
 WATCHED_STATUS_FIELDS = ("status", "gap", "fingerprint", "approval", "rollout")
@@ -23,8 +23,12 @@ WATCHED_STATUS_FIELDS = ("status", "gap", "fingerprint", "approval", "rollout")
 WATCHED_AUDIT_FIELDS = ("chain.ok", "chain.rows")
 
 HEADLINES = {
-    Status.BLOCKED: "Nothing can run yet. Every reason is listed below, each with what would clear it.",
-    Status.READY: "Approved, and production is exactly as expected: the agent will run the rollout.",
+    Status.BLOCKED: (
+        "Nothing can run yet. Every reason is listed below, each with what would clear it."
+    ),
+    Status.READY: (
+        "Approved, and production is exactly as expected: the agent will run the rollout."
+    ),
     Status.APPLIED: "The rollout is in place and verifies green.",
 }
 
@@ -48,26 +52,34 @@ class ProposalView:
     """What approving the current proposal changes, authority by authority."""
 
     proposal: prop.Proposal | None
-    status: str | None               # the gate's word for it, when known
-    in_place: bool                   # APPLIED: these records exist now
-    duties: list[str]                # every duty the proposal touches, in order
+    status: str | None  # the gate's word for it, when known
+    in_place: bool  # APPLIED: these records exist now
+    duties: list[str]  # every duty the proposal touches, in order
     authorities: list[AuthorityChange]
 
 
-def proposal_view(proposal: prop.Proposal | None, verdict: GateVerdict | None = None) -> ProposalView:
+def proposal_view(
+    proposal: prop.Proposal | None, verdict: GateVerdict | None = None
+) -> ProposalView:
     """PROPOSAL broken down authority → collection → duty (empty when there is none)."""
-    status = verdict.status if verdict is not None and proposal is not None \
-        and verdict.proposal_id == proposal.id else None
+    status = (
+        verdict.status
+        if verdict is not None and proposal is not None and verdict.proposal_id == proposal.id
+        else None
+    )
     if proposal is None:
         return ProposalView(None, None, False, [], [])
     duties = list(dict.fromkeys(slot.duty for slot in proposal.slots))
-    authorities = [AuthorityChange(a, sum(map(len, cols.values())), cols)
-                   for a, cols in proposal.by_authority().items()]
-    return ProposalView(proposal, status.value if status else None, status is Status.APPLIED,
-                        duties, authorities)
+    authorities = [
+        AuthorityChange(a, sum(map(len, cols.values())), cols)
+        for a, cols in proposal.by_authority().items()
+    ]
+    return ProposalView(
+        proposal, status.value if status else None, status is Status.APPLIED, duties, authorities
+    )
 
 
-def report_sentences(report: api.Report) -> list[str]:
+def report_sentences(report: Report) -> list[str]:
     """The report in plain words, as `govgate report` prints it."""
     return sentences(report.data)
 

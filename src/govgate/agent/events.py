@@ -1,0 +1,51 @@
+"""Structured logs: one JSON object a line, `ts`, `level`, `event`, then the event's fields.
+
+The agent yields `Event`s; the command line writes `line(event)` for each, so a
+journal (systemd, a log shipper reading a file) gets one parseable record per
+event and never a multi-line traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+LEVELS = ("debug", "info", "warning", "error")
+RESERVED = ("ts", "level", "event")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened: a name, a level, and plain-data fields."""
+
+    event: str
+    level: str = "info"
+    fields: dict = field(default_factory=dict)
+    ts: str = field(default_factory=now)
+
+    def __post_init__(self):
+        if self.level not in LEVELS:
+            raise ValueError(f"unknown log level {self.level!r}")
+        clash = set(self.fields) & set(RESERVED)
+        if clash:
+            raise ValueError(f"field names {sorted(clash)} are reserved")
+
+    def get(self, name: str, default=None):
+        return self.fields.get(name, default)
+
+    def to_dict(self) -> dict:
+        return {"ts": self.ts, "level": self.level, "event": self.event, **self.fields}
+
+
+def event(name: str, level: str = "info", **fields) -> Event:
+    return Event(name, level, fields)
+
+
+def line(ev: Event) -> str:
+    """The event as one line of JSON (no newline inside, whatever the fields hold)."""
+    return json.dumps(ev.to_dict(), ensure_ascii=False, default=str, separators=(",", ":"))

@@ -1,0 +1,476 @@
+"""The unattended agent (SPEC 4.10): watch the gate, run the rollout once READY,
+verify it, report it, and keep watching.
+
+`run(settings, ...)` is a generator of `events.Event`s; it never prints or
+exits. Its last event is always `stopped`, whose `exit_code` is the process's:
+
+    0        applied, or the proposal is already APPLIED (by this agent or another)
+    1        BLOCKED, refused, or aborted (rolled back: nothing changed), or the
+             verification after commit failed
+    3        environment error: database unreachable, a table missing (`--once`;
+             watching, the agent waits those out with backoff instead)
+    130/143  stopped by SIGINT/SIGTERM; a rollout in progress was rolled back
+
+How it keeps the guarantees:
+
+- Wake-up: on PostgreSQL a dedicated autocommit connection LISTENs on the
+  channel that the approvals trigger notifies (see wakeup.py), and the agent
+  polls every `interval` seconds as well; on SQLite it polls. The listener is
+  set up before each check, so an approval committed during a check wakes the
+  next wait.
+- Exactly once: the agent only reads the gate, then calls `api.apply`, which
+  re-evaluates it inside its own transaction under govgate's lock, and
+  os_rollouts.approval_id is UNIQUE as a backstop. An agent that loses the race
+  is refused (the gate is APPLIED) or aborted by the unique key; it re-reads the
+  gate, sees APPLIED and says `already_applied`.
+- Outages: an unreachable database or a dropped connection (also in the middle
+  of a rollout, which its transaction undoes) is logged and retried with
+  exponential backoff, 0.5 s doubling up to 10 s; a rollout whose connection
+  dropped is retried after the database is back. Any other abort is not
+  retried for the same approval and state (`holding`): a new ratification or a
+  change in production wakes it.
+- Signals: SIGTERM and SIGINT raise `Terminated` wherever the agent is, so a
+  rollout's transaction rolls back; once the rollout reaches its `commit` step
+  the signal waits until the commit is done.
+- No external emission: the whole run is inside `emission.guarded`, and each
+  apply inside its own guard (runbook.apply); a refused attempt is logged as
+  `emission_blocked` and aborts the rollout.
+- The agent never writes approvals: it reads the gate through the agent's own,
+  least-privilege connection and calls nothing that writes them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+
+from .. import api
+from ..config import Settings, mask_url
+from ..db import wakeup
+from ..errors import (
+    EXIT_ENVIRONMENT,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    Aborted,
+    BadInput,
+    Refused,
+    describe,
+    environmental,
+    lost_connection,
+)
+from ..guards import emission
+from ..runbook.apply import StepHook
+from ..runbook.gate import GateVerdict, Status
+from .events import Event, event
+from .reports import write_report
+from .signals import Backoff, Stopper, Terminated
+
+
+def run(
+    settings: Settings,
+    *,
+    once: bool = False,
+    interval: float | None = None,
+    hook: StepHook | None = None,
+    stop: threading.Event | None = None,
+    handle_signals: bool = True,
+) -> Iterator[Event]:
+    """The agent's events. ONCE: check, act if READY, stop. Otherwise watch until
+    STOP is set or a signal arrives. HOOK is passed to every apply (tests inject
+    faults with it). Signals are handled only when iterated on the main thread.
+
+    Raises BadInput for a malformed URL or interval (before any event).
+    """
+    interval = settings.agent_interval if interval is None else interval
+    if not interval or interval <= 0:
+        raise BadInput(f"the agent's interval must be more than 0 seconds, not {interval}")
+    try:
+        backend = make_url(settings.agent_url).get_backend_name()
+    except sa_exc.ArgumentError as exc:
+        raise BadInput(f"malformed database URL: {mask_url(settings.agent_url)}") from exc
+    return _Agent(settings, float(interval), backend, hook, stop).events(once, handle_signals)
+
+
+# -- the agent ---------------------------------------------------------------------------
+
+
+def _status_event(v: GateVerdict) -> Event:
+    level = "info" if v.status is not Status.BLOCKED else "warning"
+    return event(
+        "status",
+        level,
+        status=v.status.value,
+        proposal=v.proposal_id,
+        approval=v.approval_id,
+        rollout=v.rollout_id,
+        gap=v.gap,
+        reasons=[{"code": r.code, "message": r.message, "fix": r.fix} for r in v.reasons],
+    )
+
+
+def _status_key(v: GateVerdict) -> tuple:
+    return v.status, v.proposal_id, v.approval_id, v.rollout_id, tuple(r.code for r in v.reasons)
+
+
+class _Agent:
+    def __init__(
+        self,
+        settings: Settings,
+        interval: float,
+        backend: str,
+        hook: StepHook | None,
+        stop: threading.Event | None,
+    ):
+        self.settings, self.interval, self.backend = settings, interval, backend
+        self.hook, self.stop = hook, stop
+        self.listen = backend == "postgresql"
+        self.stopper = Stopper()
+        self.guard: emission.Guard | None = None
+        self.seen_attempts = 0
+        self.listener: wakeup.Listener | None = None
+        self.held: tuple[str | None, str] | None = None  # (approval, fingerprint) that aborted
+        self.unreported: str | None = None  # a rollout applied here whose report is not written yet
+
+    # -- the two modes
+
+    def events(self, once: bool, handle_signals: bool) -> Iterator[Event]:
+        if handle_signals:
+            self.stopper.install()
+        code, reason = EXIT_OK, "stop requested"
+        try:
+            with emission.guarded(emission.allowance(self.settings)) as guard:
+                self.guard = guard
+                try:
+                    yield from self._emit(
+                        event(
+                            "started",
+                            identity=self.settings.agent_identity,
+                            pid=os.getpid(),
+                            mode="once" if once else "watch",
+                            backend=self.backend,
+                            database=mask_url(self.settings.agent_url),
+                            interval=self.interval,
+                            listen=self.listen and not once,
+                            report_dir=str(self.settings.report_dir),
+                            allowed=list(guard.allowance.described)
+                            or ["local files and unix sockets only"],
+                        )
+                    )
+                    code = yield from (self._once() if once else self._watch())
+                    reason = "checked once" if once else reason
+                except Terminated as stopped:
+                    code, reason = stopped.exit_code, f"{stopped.signal.name} received"
+                finally:
+                    self.stopper.armed = False
+                    self._drop()
+                level = (
+                    "info"
+                    if code in (EXIT_OK, EXIT_SIGTERM, EXIT_SIGINT)
+                    else "warning"
+                    if code == EXIT_REFUSED
+                    else "error"
+                )
+                yield event("stopped", level, exit_code=code, reason=reason)
+        finally:
+            self.stopper.restore()
+
+    def _once(self) -> Iterator[Event]:
+        try:
+            verdict = self._verdict()
+            yield from self._emit(_status_event(verdict))
+            if verdict.status is Status.APPLIED:
+                yield from self._emit(
+                    event(
+                        "already_applied", rollout=verdict.rollout_id, proposal=verdict.proposal_id
+                    )
+                )
+                return EXIT_OK
+            if verdict.status is not Status.READY:
+                return EXIT_REFUSED
+            return (yield from self._act(verdict))
+        except Exception as exc:
+            if not environmental(exc):
+                raise
+            yield from self._emit(self._trouble(exc, level="error"))
+            return EXIT_ENVIRONMENT
+
+    def _watch(self) -> Iterator[Event]:
+        backoff = Backoff()
+        down_since: float | None = None
+        last = None
+        while not self._stopping():
+            try:
+                if self.listen and self.listener is None:
+                    self.listener = wakeup.Listener(self.settings.agent_url)
+                    yield from self._emit(event("listening", channel=wakeup.CHANNEL))
+                verdict = self._verdict()
+                if down_since is not None:
+                    yield from self._emit(
+                        event(
+                            "database_recovered",
+                            after_s=round(time.monotonic() - down_since, 2),
+                            retries=backoff.attempts,
+                        )
+                    )
+                    down_since = None
+                backoff.reset()
+                yield from self._attempts()
+                if _status_key(verdict) != last:
+                    yield from self._emit(_status_event(verdict))
+                    last = _status_key(verdict)
+                if (
+                    self.unreported
+                    and verdict.status is Status.APPLIED
+                    and verdict.rollout_id == self.unreported
+                ):
+                    yield from self._finish(self.unreported)
+                if (
+                    verdict.status is Status.READY
+                    and (verdict.approval_id, verdict.fingerprint) != self.held
+                ):
+                    yield from self._act(verdict)
+                    last = None
+                    continue  # look again at once: APPLIED now, or why not
+                woken = self._wait()
+                if woken:
+                    yield from self._emit(event("woken", by="notify", proposals=sorted(set(woken))))
+            except Exception as exc:
+                if not environmental(exc):
+                    raise
+                delay = backoff.next()
+                down_since = down_since if down_since is not None else time.monotonic()
+                yield from self._emit(self._trouble(exc, retry_in=delay, retry=backoff.attempts))
+                self._drop()
+                last = None
+                self._sleep(delay)
+        return EXIT_OK
+
+    # -- one rollout
+
+    def _act(self, verdict: GateVerdict) -> Iterator[Event]:
+        yield from self._emit(
+            event("rollout_started", proposal=verdict.proposal_id, approval=verdict.approval_id)
+        )
+        try:
+            result = api.apply(self.settings, hook=self._step)
+        except Terminated:
+            yield from self._say_attempts()
+            yield from self._say(
+                event(
+                    "rollout_aborted",
+                    "warning",
+                    proposal=verdict.proposal_id,
+                    approval=verdict.approval_id,
+                    rolled_back=True,
+                    reason="stopped by a signal; the transaction was rolled back, nothing changed",
+                )
+            )
+            raise
+        except Refused as exc:
+            yield from self._attempts()
+            if lost_connection(exc):
+                yield from self._emit(
+                    event(
+                        "rollout_interrupted",
+                        "warning",
+                        proposal=verdict.proposal_id,
+                        approval=verdict.approval_id,
+                        step=getattr(exc, "step", None),
+                        reason=exc.message,
+                        rolled_back=True,
+                    )
+                )
+                raise
+            return (yield from self._not_applied(verdict, exc))
+        self.unreported = result.rollout_id
+        yield from self._attempts()
+        yield from self._emit(
+            event(
+                "applied",
+                rollout=result.rollout_id,
+                proposal=result.proposal_id,
+                approval=result.approval_id,
+                gap_before=result.gap_before,
+                gap_after=result.gap_after,
+                records=result.records,
+                duration_ms=result.duration_ms,
+            )
+        )
+        ok = yield from self._finish(result.rollout_id)
+        return EXIT_OK if ok else EXIT_REFUSED
+
+    def _not_applied(self, verdict: GateVerdict, exc: Refused) -> Iterator[Event]:
+        after = self._verdict()
+        if after.status is Status.APPLIED:  # another agent was first: that is the one rollout
+            yield from self._emit(
+                event(
+                    "already_applied",
+                    rollout=after.rollout_id,
+                    proposal=after.proposal_id,
+                    note="another agent applied it first",
+                )
+            )
+            return EXIT_OK
+        fields = {
+            "proposal": verdict.proposal_id,
+            "approval": verdict.approval_id,
+            "reason": exc.message,
+        }
+        if isinstance(exc, Aborted):
+            fields.update(step=exc.step, failures=list(exc.failures), rolled_back=True)
+        yield from self._emit(
+            event(
+                "rollout_aborted" if isinstance(exc, Aborted) else "rollout_refused",
+                "error",
+                **fields,
+            )
+        )
+        if after.status is Status.READY:
+            self.held = (verdict.approval_id, verdict.fingerprint)
+            yield from self._emit(
+                event(
+                    "holding",
+                    "warning",
+                    approval=verdict.approval_id,
+                    reason="not retrying this approval on this state; a new ratification or a "
+                    "change "
+                    "in production wakes the agent",
+                )
+            )
+        return EXIT_REFUSED
+
+    def _step(self, name: str, conn) -> None:
+        if self.hook:
+            self.hook(name, conn)
+        if name == "commit":  # past the point of no return: a signal now waits for the commit
+            self.stopper.armed = False
+
+    def _finish(self, rollout_id: str) -> Iterator[Event]:
+        verification, report = self._verify(rollout_id)
+        self.unreported = None
+        yield from self._emit(
+            event(
+                "verified",
+                "info" if verification.ok else "error",
+                rollout=rollout_id,
+                ok=verification.ok,
+                failures=verification.failures,
+            )
+        )
+        if report is None:
+            yield from self._emit(
+                event(
+                    "report_failed",
+                    "error",
+                    rollout=rollout_id,
+                    error="the rollout has no report in the database",
+                )
+            )
+            return verification.ok
+        try:
+            json_path, text_path = write_report(
+                self.settings.report_dir, rollout_id, report, verification
+            )
+        except OSError as exc:
+            yield from self._emit(
+                event(
+                    "report_failed",
+                    "error",
+                    rollout=rollout_id,
+                    dir=str(self.settings.report_dir),
+                    error=str(exc),
+                )
+            )
+        else:
+            yield from self._emit(
+                event(
+                    "report_written", rollout=rollout_id, json=str(json_path), text=str(text_path)
+                )
+            )
+        return verification.ok
+
+    # -- reading, through the agent's own connection (api.status and api.verify use it)
+
+    def _verdict(self) -> GateVerdict:
+        return api.status(self.settings)
+
+    def _verify(self, rollout_id: str) -> tuple[api.VerifyResult, dict | None]:
+        verification = api.verify(self.settings, rollout_id)
+        try:
+            report = dict(api.report(self.settings, rollout_id).data)
+        except Refused:
+            return verification, None
+        report.pop("state", None)  # the file holds the report as journaled with the rollout
+        return verification, report
+
+    # -- waiting
+
+    def _wait(self) -> list[str]:
+        if self.listener is not None:
+            return self.listener.wait(self.interval, self._stopping)
+        self._sleep(self.interval)
+        return []
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stop is not None:
+            self.stop.wait(seconds)
+        else:
+            time.sleep(seconds)
+
+    def _stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def _drop(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+
+    # -- saying things
+
+    def _trouble(self, exc: BaseException, level: str | None = None, **fields) -> Event:
+        lost = lost_connection(exc)
+        return event(
+            "database_unavailable" if lost else "environment_error",
+            level or ("warning" if lost else "error"),
+            error=describe(exc),
+            hint=getattr(exc, "hint", None),
+            **fields,
+        )
+
+    def _emit(self, ev: Event) -> Iterator[Event]:
+        """Yield EV with signals deferred, then honour a signal that came meanwhile."""
+        self.stopper.armed = False
+        yield ev
+        self.stopper.armed = True
+        self.stopper.pending()
+
+    def _say(self, ev: Event) -> Iterator[Event]:
+        """Yield EV with signals deferred, leaving a pending one for later (used while stopping)."""
+        was, self.stopper.armed = self.stopper.armed, False
+        yield ev
+        self.stopper.armed = was
+
+    def _attempt_events(self) -> list[Event]:
+        new = self.guard.attempts[self.seen_attempts :] if self.guard else []
+        self.seen_attempts += len(new)
+        return [
+            event(
+                "emission_blocked", "error", target=a.target, via=a.event, thread=a.thread, at=a.at
+            )
+            for a in new
+        ]
+
+    def _attempts(self) -> Iterator[Event]:
+        for ev in self._attempt_events():
+            yield from self._emit(ev)
+
+    def _say_attempts(self) -> Iterator[Event]:
+        for ev in self._attempt_events():
+            yield from self._say(ev)

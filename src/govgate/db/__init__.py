@@ -1,0 +1,1 @@
+"""The database layer: engines and the one session helper, govgate's tables, state, audit."""

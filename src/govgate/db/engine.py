@@ -1,0 +1,136 @@
+"""Engines: one per database URL, read-only where the database can enforce it.
+
+Sessions and transactions on them are `db.session`'s; nothing else opens one.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from ..config import mask_url
+from ..errors import BadInput, DatabaseUnreachable
+
+# pg_advisory_xact_lock key: every writer of govgate serialises on it.
+LOCK_KEY = 0x676F76676174  # "govgat"
+
+
+class Mode(enum.Enum):
+    """WRITE commits on success; DRY_RUN always rolls back; READ is read-only and rolls back."""
+
+    WRITE = "write"
+    DRY_RUN = "dry-run"
+    READ = "read"
+
+
+def make_engine(url: str, *, read_only: bool = False, create: bool = False) -> Engine:
+    """An engine for URL. Read-only engines cannot write, by the database's own rules.
+
+    Raises BadInput for a malformed URL, DatabaseUnreachable when a SQLite file is
+    missing (unless `create`) or the server does not answer.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise BadInput(
+            f"malformed database URL: {mask_url(url)}",
+            hint="use the SQLAlchemy form, e.g. sqlite:///path.db or "
+            "postgresql+psycopg://user:pass@host/db",
+        ) from exc
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            engine = _sqlite_engine(parsed, read_only=read_only, create=create)
+        elif backend == "postgresql":
+            engine = _postgres_engine(parsed, read_only=read_only)
+        else:
+            raise BadInput(
+                f"unsupported database '{backend}' in {mask_url(url)}",
+                hint="govgate supports sqlite and postgresql URLs",
+            )
+    except NoSuchModuleError as exc:
+        raise BadInput(
+            f"no driver for {mask_url(url)}: {exc}", hint="use postgresql+psycopg:// for PostgreSQL"
+        ) from exc
+    return engine
+
+
+def _sqlite_engine(parsed, *, read_only: bool, create: bool) -> Engine:
+    path = parsed.database
+    if not path or path == ":memory:":
+        raise BadInput(
+            "an in-memory SQLite database cannot be governed",
+            hint="give a file path: sqlite:///path.db",
+        )
+    if not create and not Path(path).is_file():
+        raise DatabaseUnreachable(
+            f"no SQLite database at {path}",
+            hint="check the URL, or build the demo with `govgate demo`",
+        )
+    if read_only:
+        target = f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true"
+    else:
+        target = parsed
+    engine = sa.create_engine(target, connect_args={"timeout": 30})
+
+    # pysqlite's own transaction handling is disabled so that BEGIN is ours:
+    # IMMEDIATE for writers (the lock), DEFERRED for readers.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute("PRAGMA busy_timeout = 30000")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql(
+            "BEGIN " + conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        )
+
+    return engine
+
+
+def _postgres_engine(parsed, *, read_only: bool) -> Engine:
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    args = {"connect_timeout": 5, "application_name": "govgate"}
+    if not read_only:
+        return sa.create_engine(parsed, connect_args=args, pool_pre_ping=True)
+    # One snapshot per read: a verdict never mixes states from before and after another commit.
+    args["options"] = "-c default_transaction_read_only=on"
+    return sa.create_engine(
+        parsed, connect_args=args, pool_pre_ping=True, isolation_level="REPEATABLE READ"
+    )
+
+
+def is_postgres(conn_or_engine) -> bool:
+    return conn_or_engine.dialect.name == "postgresql"
+
+
+def quote(conn: Connection, name: str) -> str:
+    """NAME as an identifier quoted by the connection's dialect."""
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def privileges(conn: Connection, table: str, wanted: tuple[str, ...]) -> list[str]:
+    """Which of the WANTED privileges the connection's PostgreSQL role has on TABLE."""
+    return [
+        p
+        for p in wanted
+        if conn.execute(
+            sa.text("SELECT has_table_privilege(current_user, :t, :p)"), {"t": table, "p": p}
+        ).scalar()
+    ]
+
+
+def table_names(conn: Connection) -> set[str]:
+    """Names of the tables (not views) in the connection's database."""
+    return set(sa.inspect(conn).get_table_names())
+
+
+def view_names(conn: Connection) -> set[str]:
+    return set(sa.inspect(conn).get_view_names())

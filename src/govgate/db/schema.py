@@ -1,0 +1,157 @@
+"""The governance tables (SPEC section 5) and govgate's own journal tables.
+
+The five governance tables have fixed names and columns because other tools and
+people write them; govgate only adds columns and tables beside them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .types import UserRef
+
+SCHEMA_VERSION = "1"
+
+metadata = sa.MetaData()
+
+authorities = sa.Table(
+    "os_authorities",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("active", sa.Boolean(create_constraint=False), nullable=False, default=True),
+)
+
+governed_collections = sa.Table(
+    "os_governed_collections",
+    metadata,
+    sa.Column("collection", sa.String(64), primary_key=True),
+    sa.Column("domain", sa.String(64), nullable=False),
+)
+
+duties = sa.Table(
+    "os_duties",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("title", sa.String(255), nullable=False),
+)
+
+approvals = sa.Table(
+    "os_proposal_approvals",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("proposal_id", sa.String(100), nullable=False),
+    sa.Column("proposal_sha256", sa.String(64), nullable=False),
+    # Directus fills these itself (special user-created / date-created) when a human
+    # creates the row in the app; govgate ratify fills them on plain SQL databases.
+    sa.Column(
+        "approved_by", UserRef()
+    ),  # VARCHAR(255); uuid on a PostgreSQL Directus (directus_meta)
+    sa.Column("approved_at", sa.DateTime(timezone=True)),
+    sa.Column("statement", sa.Text),
+)
+
+accountability = sa.Table(
+    "os_accountability",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("collection", sa.String(64), nullable=False),
+    sa.Column("duty", sa.String(64), nullable=False),
+    sa.Column("authority", sa.String(64), nullable=False),
+    sa.Column("rollout_id", sa.String(64)),
+    sa.UniqueConstraint("collection", "duty", name="os_accountability_slot"),
+)
+
+proposals = sa.Table(
+    "os_proposals",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("approval_id", sa.String(100), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # canonical JSON the hash is taken of
+    sa.Column("expected_state", sa.Text, nullable=False),  # canonical JSON, for diffs
+    sa.Column("plan_file", sa.Text),
+    sa.Column("plan_text", sa.Text),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("created_by", sa.String(255)),
+)
+
+rollouts = sa.Table(
+    "os_rollouts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("proposal_id", sa.String(100), nullable=False),
+    sa.Column("proposal_sha256", sa.String(64), nullable=False),
+    # unique: an approval is single use, enforced by the database itself
+    sa.Column("approval_id", sa.String(100), nullable=False, unique=True),
+    sa.Column("status", sa.String(20), nullable=False),  # applied | rolled_back
+    sa.Column("pre_fingerprint", sa.String(64), nullable=False),
+    sa.Column("post_fingerprint", sa.String(64)),
+    sa.Column("created_objects", sa.Text, nullable=False),  # JSON list of views/dashboards made
+    sa.Column("records", sa.Text, nullable=False),  # JSON list of the slots inserted
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("finished_at", sa.String(40)),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("applied_by", sa.String(255)),
+    sa.Column("rolled_back_at", sa.String(40)),
+    sa.Column("rolled_back_by", sa.String(255)),
+    sa.Column("report", sa.Text),
+)
+
+audit = sa.Table(
+    "os_audit",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("proposal_id", sa.String(100)),
+    sa.Column("rollout_id", sa.String(64)),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+settings = sa.Table(
+    "os_settings",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+outbox = sa.Table(
+    "os_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("sent_at", sa.String(40)),
+)
+
+GOVERNANCE_TABLES = (
+    "os_authorities",
+    "os_governed_collections",
+    "os_duties",
+    "os_proposal_approvals",
+    "os_accountability",
+)
+OWN_TABLES = ("os_proposals", "os_rollouts", "os_audit", "os_settings", "os_outbox")
+ALL_TABLES = GOVERNANCE_TABLES + OWN_TABLES
+
+# Rows of os_settings that init writes once and never overwrites.
+DEFAULT_SETTINGS = {"schema_version": SCHEMA_VERSION, "external_emission": "off"}
+
+# The read-only dashboard views a rollout creates (SQL that both dialects accept).
+VIEWS = {
+    "os_v_accountability_matrix": (
+        "SELECT a.collection, g.domain, a.duty, a.authority, a.rollout_id "
+        "FROM os_accountability a JOIN os_governed_collections g ON g.collection = a.collection"
+    ),
+    "os_v_gap_by_authority": (
+        "SELECT au.code AS authority, au.name, COUNT(a.id) AS slots_held "
+        "FROM os_authorities au LEFT JOIN os_accountability a ON a.authority = au.code "
+        "GROUP BY au.code, au.name"
+    ),
+}

@@ -1,0 +1,312 @@
+"""The governance state a rollout depends on, its fingerprint, gap and conflicts.
+
+`read_state` is the only reader of that state; everything else (gate, verify,
+rollback, rehearsal) compares `State` values, so SQLite and PostgreSQL agree as
+long as they hold the same facts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..errors import Difference, SchemaMissing
+from . import schema as s
+
+
+def canonical_json(data: object) -> str:
+    """The one canonical JSON: sorted keys, no spaces, UTF-8 as is."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One (collection, duty) pair, and who takes it."""
+
+    collection: str
+    duty: str
+    authority: str
+
+    def as_list(self) -> list[str]:
+        return [self.collection, self.duty, self.authority]
+
+
+@dataclass(frozen=True)
+class State:
+    """Facts a rollout depends on, each a sorted tuple so row order never matters."""
+
+    governed: tuple[tuple[str, str], ...]  # (collection, domain)
+    duties: tuple[tuple[str, str], ...]  # (code, title)
+    authorities: tuple[tuple[str, str, bool], ...]  # (code, name, active)
+    accountability: tuple[
+        tuple[str, str, str, str | None], ...
+    ]  # (collection, duty, authority, rollout)
+    rollouts: tuple[str, ...]  # this proposal's rollouts in effect
+    external_emission: str
+    schema_version: str
+
+    def canonical(self) -> dict:
+        return {
+            "governed": [list(r) for r in self.governed],
+            "duties": [list(r) for r in self.duties],
+            "authorities": [list(r) for r in self.authorities],
+            "accountability": [list(r) for r in self.accountability],
+            "rollouts": list(self.rollouts),
+            "external_emission": self.external_emission,
+            "schema_version": self.schema_version,
+        }
+
+    @property
+    def fingerprint(self) -> str:
+        return sha256_hex(canonical_json(self.canonical()))
+
+    @classmethod
+    def from_canonical(cls, data: dict) -> State:
+        return cls(
+            governed=tuple(tuple(r) for r in data["governed"]),
+            duties=tuple(tuple(r) for r in data["duties"]),
+            authorities=tuple((c, n, as_bool(a)) for c, n, a in data["authorities"]),
+            accountability=tuple(tuple(r) for r in data["accountability"]),
+            rollouts=tuple(data["rollouts"]),
+            external_emission=data["external_emission"],
+            schema_version=data["schema_version"],
+        )
+
+    # -- derived facts -------------------------------------------------------
+
+    @property
+    def slots(self) -> list[tuple[str, str]]:
+        return [(c, d) for c, _ in self.governed for d, _ in self.duties]
+
+    @property
+    def active_authorities(self) -> set[str]:
+        return {code for code, _, active in self.authorities if active}
+
+    def holders(self) -> dict[tuple[str, str], set[str]]:
+        """Slot -> the authorities accountability rows name for it."""
+        held: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for collection, duty, authority, _ in self.accountability:
+            held[(collection, duty)].add(authority)
+        return held
+
+    def uncovered(self) -> list[tuple[str, str]]:
+        """Slots with no row naming an active authority: the ownership gap."""
+        held, active = self.holders(), self.active_authorities
+        return [slot for slot in self.slots if not (held.get(slot, set()) & active)]
+
+    @property
+    def gap(self) -> int:
+        return len(self.uncovered())
+
+    def domain_of(self) -> dict[str, str]:
+        return dict(self.governed)
+
+
+def read_state(conn: Connection, proposal_id: str | None) -> State:
+    """The state as the connection sees it now.
+
+    Raises SchemaMissing when a governance table is absent.
+    """
+    require_tables(conn)
+
+    def rows(query) -> list[tuple]:
+        return [tuple(r) for r in conn.execute(query)]
+
+    if proposal_id is None:
+        in_effect: list[str] = []
+    else:
+        in_effect = [
+            r[0]
+            for r in rows(
+                sa.select(s.rollouts.c.id).where(
+                    s.rollouts.c.proposal_id == proposal_id, s.rollouts.c.status == "applied"
+                )
+            )
+        ]
+    settings = dict(rows(sa.select(s.settings.c.key, s.settings.c.value)))
+    return State(
+        governed=_sorted(
+            rows(sa.select(s.governed_collections.c.collection, s.governed_collections.c.domain))
+        ),
+        duties=_sorted(rows(sa.select(s.duties.c.code, s.duties.c.title))),
+        authorities=_sorted(
+            (c, n, as_bool(a))
+            for c, n, a in rows(
+                sa.select(s.authorities.c.code, s.authorities.c.name, s.authorities.c.active)
+            )
+        ),
+        accountability=_sorted(
+            rows(
+                sa.select(
+                    s.accountability.c.collection,
+                    s.accountability.c.duty,
+                    s.accountability.c.authority,
+                    s.accountability.c.rollout_id,
+                )
+            )
+        ),
+        rollouts=tuple(sorted(in_effect)),
+        external_emission=settings.get("external_emission", "off"),
+        schema_version=settings.get("schema_version", ""),
+    )
+
+
+def _sorted(rows) -> tuple:
+    # None sorts before any string, so rows with a NULL column order the same everywhere.
+    return tuple(sorted((tuple(r) for r in rows), key=lambda r: [(v is not None, v) for v in r]))
+
+
+def require_tables(conn: Connection) -> None:
+    """Raises SchemaMissing naming every governance or journal table, or column, that is absent.
+
+    Tables other tools created may carry more columns; the ones SPEC section 5
+    names (and govgate's own) must be there.
+    """
+    insp = sa.inspect(conn)
+    present = set(insp.get_table_names())
+    missing = [t for t in s.ALL_TABLES if t not in present]
+    if missing:
+        raise SchemaMissing(
+            f"missing governance tables: {', '.join(missing)}",
+            hint="run `govgate init` to create them (existing rows are never altered)",
+        )
+    for name in s.ALL_TABLES:
+        have = {c["name"] for c in insp.get_columns(name)}
+        lacking = [c.name for c in s.metadata.tables[name].columns if c.name not in have]
+        if lacking:
+            raise SchemaMissing(
+                f"table {name} lacks the columns {', '.join(lacking)}",
+                hint="add them (govgate init never alters existing tables)",
+            )
+
+
+_FALSE = {"0", "false", "f", "no", "n", "off", ""}
+
+
+def as_bool(value) -> bool:
+    """A boolean as any database or tool may have stored it (SQLite: 0/1 or text)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in _FALSE
+    return bool(value)
+
+
+# -- conflicts -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A slot claimed twice, or a row naming something unknown or inactive."""
+
+    collection: str
+    duty: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.collection}/{self.duty}: {self.problem}"
+
+
+def conflicts(state: State) -> list[Conflict]:
+    """Every conflict in the state (SPEC section 2), in a stable order."""
+    known = {code for code, _, _ in state.authorities}
+    duties = {code for code, _ in state.duties}
+    governed = set(state.domain_of())
+    found = [
+        Conflict(c, d, f"claimed by {len(a)} authorities: {', '.join(sorted(a))}")
+        for (c, d), a in sorted(state.holders().items())
+        if len(a) > 1
+    ]
+    for collection, duty, authority, _ in state.accountability:
+        if authority not in known:
+            found.append(Conflict(collection, duty, f"names unknown authority {authority}"))
+        elif authority not in state.active_authorities:
+            found.append(Conflict(collection, duty, f"names inactive authority {authority}"))
+        if duty not in duties:
+            found.append(Conflict(collection, duty, f"names unknown duty {duty}"))
+        if collection not in governed:
+            found.append(Conflict(collection, duty, "names a collection that is not governed"))
+    return found
+
+
+# -- differences -----------------------------------------------------------------
+
+
+def differences(expected: State, actual: State) -> list[Difference]:
+    """What differs between two states, each in plain words."""
+    out: list[Difference] = []
+    out += _keyed_diff(
+        "governed collection", dict(expected.governed), dict(actual.governed), "domain"
+    )
+    out += _keyed_diff("duty", dict(expected.duties), dict(actual.duties), "title")
+    out += _keyed_diff(
+        "authority",
+        {c: (n, a) for c, n, a in expected.authorities},
+        {c: (n, a) for c, n, a in actual.authorities},
+        "name/active",
+        _authority_change,
+    )
+    out += _row_diff(expected.accountability, actual.accountability)
+    if expected.rollouts != actual.rollouts:
+        out.append(
+            Difference(
+                f"rollouts in effect were {list(expected.rollouts) or 'none'}, "
+                f"now {list(actual.rollouts) or 'none'}",
+                expected.rollouts,
+                actual.rollouts,
+            )
+        )
+    for name in ("external_emission", "schema_version"):
+        old, new = getattr(expected, name), getattr(actual, name)
+        if old != new:
+            out.append(Difference(f"setting {name} was '{old}', now '{new}'", old, new))
+    return out
+
+
+def _keyed_diff(noun, old: dict, new: dict, field: str, describe=None) -> list[Difference]:
+    out = [
+        Difference(f"{noun} {k} was added", None, new[k]) for k in sorted(new.keys() - old.keys())
+    ]
+    out += [
+        Difference(f"{noun} {k} was removed", old[k], None) for k in sorted(old.keys() - new.keys())
+    ]
+    for key in sorted(old.keys() & new.keys()):
+        if old[key] != new[key]:
+            text = (
+                describe(key, old[key], new[key])
+                if describe
+                else f"{noun} {key}: {field} was '{old[key]}', now '{new[key]}'"
+            )
+            out.append(Difference(text, old[key], new[key]))
+    return out
+
+
+def _authority_change(code, old, new) -> str:
+    (old_name, old_active), (new_name, new_active) = old, new
+    if old_active != new_active:
+        return (
+            f"authority {code} is now {'active' if new_active else 'inactive'} "
+            f"(was {'active' if old_active else 'inactive'})"
+        )
+    return f"authority {code} was renamed from '{old_name}' to '{new_name}'"
+
+
+def _row_diff(old_rows, new_rows) -> list[Difference]:
+    old, new = Counter(old_rows), Counter(new_rows)
+    added, removed = new - old, old - new
+    word = lambda r: f"{r[0]}/{r[1]} → {r[2]}" + (f" (rollout {r[3]})" if r[3] else "")  # noqa: E731
+    out = [
+        Difference(f"accountability row added: {word(r)}", None, r) for r in sorted(added, key=str)
+    ]
+    out += [
+        Difference(f"accountability row removed: {word(r)}", r, None)
+        for r in sorted(removed, key=str)
+    ]
+    return out

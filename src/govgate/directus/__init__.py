@@ -1,0 +1,1 @@
+"""The Directus integration: its system tables, who is who, registration, Insights dashboards."""

@@ -1,0 +1,1 @@
+"""Guards around a rollout: confinement of writes, no emission, kernel containment."""

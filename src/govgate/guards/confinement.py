@@ -1,0 +1,142 @@
+"""Confinement: a rollout writes only the tables it may write (SPEC 4.5).
+
+SQLite: an authorizer denies every other write as it is prepared, so a stray
+statement fails before it touches anything. PostgreSQL: before commit,
+`pg_stat_xact_user_tables` shows every table this transaction wrote, and
+`pg_class` every relation it created or altered.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..db import schema as s
+from ..errors import CheckFailed
+
+ROLLOUT_TABLES = frozenset({"os_accountability", "os_rollouts", "os_audit"})
+DIRECTUS_TABLES = frozenset({"directus_dashboards", "directus_panels"})
+_SQLITE_INTERNAL = frozenset(
+    {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_sequence"}
+)
+
+_WRITE_ACTIONS = {
+    sqlite3.SQLITE_INSERT: "insert",
+    sqlite3.SQLITE_UPDATE: "update",
+    sqlite3.SQLITE_DELETE: "delete",
+}
+_VIEW_ACTIONS = {sqlite3.SQLITE_CREATE_VIEW, sqlite3.SQLITE_DROP_VIEW}
+_DENIED_DDL = {
+    sqlite3.SQLITE_CREATE_TABLE,
+    sqlite3.SQLITE_DROP_TABLE,
+    sqlite3.SQLITE_ALTER_TABLE,
+    sqlite3.SQLITE_CREATE_INDEX,
+    sqlite3.SQLITE_DROP_INDEX,
+    sqlite3.SQLITE_CREATE_TRIGGER,
+    sqlite3.SQLITE_DROP_TRIGGER,
+    sqlite3.SQLITE_CREATE_TEMP_TABLE,
+    sqlite3.SQLITE_ATTACH,
+    sqlite3.SQLITE_DETACH,
+}
+
+
+@dataclass
+class Guard:
+    """What a rollout may write, and what it tried to write outside that."""
+
+    tables: frozenset[str]
+    views: frozenset[str] = frozenset(s.VIEWS)
+    denied: list[str] = field(default_factory=list)
+
+    def violations(self, conn: Connection) -> list[str]:
+        """Writes outside the allow-list in this transaction so far, in plain words."""
+        if conn.dialect.name == "postgresql":
+            return self.denied + _postgres_violations(conn, self)
+        return list(self.denied)
+
+    def _authorize(self, action, arg1, arg2, _db, _trigger) -> int:
+        # DROP VIEW reports itself as a delete from the view, hence the views here.
+        if action in _WRITE_ACTIONS and arg1 not in self.tables | self.views | _SQLITE_INTERNAL:
+            self.denied.append(f"{_WRITE_ACTIONS[action]} into {arg1}")
+            return sqlite3.SQLITE_DENY
+        if action in _VIEW_ACTIONS and arg1 not in self.views:
+            self.denied.append(f"create or drop view {arg1}")
+            return sqlite3.SQLITE_DENY
+        if action in _DENIED_DDL:
+            self.denied.append(f"schema change on {arg1 or arg2}")
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+
+def allowed_tables(directus: bool) -> frozenset[str]:
+    return ROLLOUT_TABLES | DIRECTUS_TABLES if directus else ROLLOUT_TABLES
+
+
+@contextmanager
+def confined(conn: Connection, guard: Guard) -> Iterator[Guard]:
+    """Install the guard for the block (SQLite authorizer); PostgreSQL checks afterwards."""
+    raw = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+    if raw is not None:
+        raw.set_authorizer(guard._authorize)
+    try:
+        yield guard
+    except Exception as exc:
+        if guard.denied:  # the statement failed because the authorizer denied it: say what it was
+            raise CheckFailed(
+                "the rollout tried to write outside what it may write",
+                failures=tuple(f"confinement: {d}" for d in guard.denied),
+            ) from exc
+        raise
+    finally:
+        if raw is not None:
+            try:
+                raw.set_authorizer(None)
+            except (
+                sqlite3.ProgrammingError
+            ):  # the connection is closed, its authorizer gone with it
+                pass
+
+
+def _postgres_violations(conn: Connection, guard: Guard) -> list[str]:
+    written = conn.execute(
+        sa.text(
+            "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_xact_user_tables "
+            "WHERE n_tup_ins + n_tup_upd + n_tup_del > 0"
+        )
+    ).all()
+    out = [
+        f"wrote {name} ({ins} inserted, {upd} updated, {dele} deleted)"
+        for name, ins, upd, dele in written
+        if name not in guard.tables
+    ]
+    # Relations created or altered by this very transaction (their pg_class row is ours).
+    changed = conn.execute(
+        sa.text(
+            "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = "
+            "c.relnamespace "
+            "WHERE c.xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text "
+            "AND n.nspname NOT IN ('pg_catalog', 'pg_toast', 'information_schema') "
+            "AND c.relkind IN ('r', 'v', 'm', 'p', 'f', 'i', 'S')"
+        )
+    ).all()
+    out += [
+        f"created or altered {name}"
+        for name, kind in changed
+        if not (kind == "v" and name in guard.views)
+    ]
+    return out
+
+
+def protected_tables(conn: Connection, patterns: tuple[str, ...]) -> list[str]:
+    """The tables of the database that the PATTERNS protect."""
+    return sorted(
+        t
+        for t in sa.inspect(conn).get_table_names()
+        if any(fnmatch.fnmatchcase(t, p) for p in patterns)
+    )

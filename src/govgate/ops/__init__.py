@@ -1,0 +1,1 @@
+"""Operations around the runbook: init, the demo, doctor, rehearsal."""

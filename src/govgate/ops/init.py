@@ -1,0 +1,159 @@
+"""`govgate init`: create what is missing, never alter what exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..db import audit
+from ..db import schema as s
+from ..db import wakeup as notify
+from ..db.engine import quote
+from ..directus import registration as directus_meta
+from ..errors import BadInput
+
+
+@dataclass(frozen=True)
+class InitResult:
+    created_tables: tuple[str, ...]
+    created_settings: tuple[str, ...]
+    schema_version: str
+    directus_registered: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    directus_cache: str = ""  # what became of Directus's schema cache (directus_meta.after_init)
+
+
+def create_missing(conn: Connection, actor: str) -> InitResult:
+    """Create the governance and journal tables that are absent and the default settings.
+
+    Idempotent: existing tables and rows are left exactly as they are. Audits an
+    `init` event only when something was created.
+    """
+    present = set(sa.inspect(conn).get_table_names())
+    missing = [t for t in s.ALL_TABLES if t not in present]
+    s.metadata.create_all(conn, tables=[s.metadata.tables[t] for t in missing])
+    notify.install(
+        conn
+    )  # PostgreSQL: the trigger that wakes the agent on a new approval; no rows touched
+    registered = directus_meta.register(
+        conn, missing
+    )  # Directus: show them in the app (missing rows only)
+    have = {k for (k,) in conn.execute(sa.select(s.settings.c.key))}
+    new_settings = [k for k in s.DEFAULT_SETTINGS if k not in have]
+    if new_settings:
+        conn.execute(
+            s.settings.insert(), [{"key": k, "value": s.DEFAULT_SETTINGS[k]} for k in new_settings]
+        )
+    if missing or new_settings:
+        audit.append(
+            conn,
+            audit.Kind.INIT,
+            actor,
+            detail={"created_tables": missing, "created_settings": new_settings},
+        )
+    version = conn.execute(
+        sa.select(s.settings.c.value).where(s.settings.c.key == "schema_version")
+    ).scalar()
+    return InitResult(tuple(missing), tuple(new_settings), version or "", registered)
+
+
+AGENT_ROLE = "govgate_agent"
+APPROVER_ROLE = "govgate_approver"
+
+# What each role may do, table by table; everything else is denied by default.
+_AGENT_GRANTS = (
+    (
+        "SELECT",
+        (
+            "os_authorities",
+            "os_governed_collections",
+            "os_duties",
+            "os_proposal_approvals",
+            "os_proposals",
+            "os_settings",
+            "os_outbox",
+            "os_accountability",
+            "os_rollouts",
+            "os_audit",
+            "directus_activity",
+            "directus_users",
+            "directus_access",
+            "directus_permissions",
+            "directus_policies",
+            "directus_roles",
+            "directus_collections",
+            "directus_dashboards",
+            "directus_panels",
+        ),
+    ),
+    ("INSERT, DELETE", ("os_accountability", "directus_dashboards", "directus_panels")),
+    ("INSERT, UPDATE", ("os_rollouts",)),
+    ("INSERT", ("os_audit",)),
+)
+# The approver is a person: on Directus, ratify records the `create` activity the
+# app would record for them, so they may insert activity (the agent may not).
+_APPROVER_GRANTS = (
+    (
+        "SELECT",
+        (
+            "os_authorities",
+            "os_governed_collections",
+            "os_duties",
+            "os_proposal_approvals",
+            "os_proposals",
+            "os_settings",
+            "os_accountability",
+            "os_rollouts",
+            "os_audit",
+            "directus_users",
+            "directus_access",
+            "directus_policies",
+            "directus_roles",
+            "directus_permissions",
+            "directus_collections",
+        ),
+    ),
+    ("INSERT", ("os_proposal_approvals", "os_audit", "directus_activity", "directus_revisions")),
+)
+
+
+def create_roles(conn: Connection, result: InitResult) -> InitResult:
+    """Create (or re-grant) the least-privilege roles on PostgreSQL.
+
+    `govgate_agent` reads the governance tables, writes only what a rollout may
+    write, and can never write approvals. `govgate_approver` may insert approvals.
+    Both are NOLOGIN: grant them to the login users. Raises BadInput on SQLite.
+    """
+    if conn.dialect.name != "postgresql":
+        raise BadInput("SQLite has no database roles", hint="run `govgate init` without --roles")
+    names = set(sa.inspect(conn).get_table_names())
+    for role, table_grants in ((AGENT_ROLE, _AGENT_GRANTS), (APPROVER_ROLE, _APPROVER_GRANTS)):
+        conn.execute(
+            sa.text(
+                f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') "
+                f"THEN CREATE ROLE {role} NOLOGIN; END IF; END $$"
+            )
+        )
+        conn.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+        for privileges, tables in table_grants:
+            present = [quote(conn, t) for t in tables if t in names]
+            if present:
+                conn.execute(sa.text(f"GRANT {privileges} ON {', '.join(present)} TO {role}"))
+    # Views are created and dropped by the rollout, and the id sequence feeds its inserts.
+    conn.execute(sa.text(f"GRANT CREATE ON SCHEMA public TO {AGENT_ROLE}"))
+    for role in (AGENT_ROLE, APPROVER_ROLE):
+        conn.execute(sa.text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+    conn.execute(
+        sa.text(
+            f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON os_proposal_approvals FROM {AGENT_ROLE}"
+        )
+    )
+    return InitResult(
+        result.created_tables,
+        result.created_settings,
+        result.schema_version,
+        result.directus_registered,
+        (AGENT_ROLE, APPROVER_ROLE),
+    )

@@ -1,0 +1,1 @@
+"""The runbook's stages: plan, resolve, proposal, ratify, gate, apply, verify, rollback, report."""

@@ -1,0 +1,213 @@
+"""Ratification: the human path, and the only code that writes approvals.
+
+Nothing the agent runs (apply, rollback, agent, rehearse on production) imports
+this module's `record`. It refuses without an interactive terminal, refuses the
+agent's identity, shows exactly what is being approved and needs the human to
+type the approval id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..config import Settings
+from ..db import audit
+from ..db import schema as s
+from ..directus import identity
+from ..directus import tables as dx
+from ..errors import BadInput, Refused
+from . import proposal as prop
+from .gate import agent_identities
+
+
+@dataclass(frozen=True)
+class RatificationRequest:
+    """What the human is asked to approve."""
+
+    proposal: prop.Proposal
+    approval_id: str
+    approver: str  # as recorded in approved_by
+    approver_label: str  # as shown to the human
+    statement: str
+    directus: bool
+
+    def lines(self) -> list[str]:
+        return [
+            *self.proposal.describe(),
+            f"Proposal hash: {self.proposal.sha256}",
+            f"Approver: {self.approver_label}",
+            f"Statement: {self.statement}",
+            f"To approve, type the approval id: {self.approval_id}",
+        ]
+
+
+@dataclass(frozen=True)
+class RatifyResult:
+    approval_id: str
+    proposal_id: str
+    proposal_sha256: str
+    approved_by: str
+    approved_at: str
+
+
+Confirm = Callable[[RatificationRequest], str]
+
+
+def prepare(
+    conn: Connection,
+    settings: Settings,
+    proposal_id: str,
+    approver: str,
+    approval_id: str | None = None,
+    statement: str | None = None,
+) -> RatificationRequest:
+    """Check that APPROVER may ratify PROPOSAL_ID and build the request.
+
+    Raises Refused for the agent's identity or an unknown proposal, BadInput for
+    an unknown Directus user or an approval id that is taken.
+    """
+    proposal = prop.load(conn, proposal_id)
+    if proposal is None:
+        raise BadInput(
+            f"there is no proposal {proposal_id}", hint="`govgate status` names the current one"
+        )
+    directus = identity.in_use(conn, settings)
+    agent_ids = agent_identities(conn, settings, directus)
+    refusal = Refused(
+        f"'{approver}' is the agent's identity; the agent can never ratify",
+        hint="a human runs `govgate ratify` under their own name",
+    )
+    if approver in agent_ids:  # before any lookup: the agent is refused as the agent
+        raise refusal
+    recorded, label = approver, approver
+    if directus:
+        recorded = identity.user_id(conn, approver)
+        if recorded is None:
+            raise BadInput(
+                f"'{approver}' is not a Directus user of this database",
+                hint="pass --as with your Directus e-mail address",
+            )
+        label = f"{approver} (Directus user {recorded})"
+    if recorded in agent_ids:
+        raise refusal
+    approval_id = approval_id or _free_approval_id(conn, proposal.approval_id)
+    if _approval_exists(conn, approval_id):
+        raise BadInput(
+            f"approval id {approval_id} is taken", hint="choose another with --approval-id"
+        )
+    statement = statement or (
+        f"I ratify proposal {proposal.id} ({proposal.title}) with hash "
+        f"{proposal.sha256}: the authorities named in it become accountable "
+        "for exactly these collections and duties."
+    )
+    return RatificationRequest(proposal, approval_id, recorded, label, statement, directus)
+
+
+def require_terminal(interactive: bool) -> None:
+    """Raises Refused unless a person sits at an interactive terminal."""
+    if not interactive:
+        raise Refused(
+            "ratification needs a person at an interactive terminal; nothing was written",
+            hint="run `govgate ratify` yourself in a terminal, or approve in the Directus app",
+        )
+
+
+def record(
+    conn: Connection, request: RatificationRequest, typed: str, *, interactive: bool
+) -> RatifyResult:
+    """Write the approval row (and, on Directus, what the app would record) and audit it.
+
+    Raises Refused without an interactive terminal or when TYPED is not the approval id.
+    """
+    require_terminal(interactive)
+    if typed.strip() != request.approval_id:
+        raise Refused(
+            f"you typed '{typed.strip()}', not the approval id {request.approval_id}; "
+            "nothing was approved"
+        )
+    now = datetime.now(UTC)
+    p = request.proposal
+    conn.execute(
+        s.approvals.insert().values(
+            id=request.approval_id,
+            proposal_id=p.id,
+            proposal_sha256=p.sha256,
+            approved_by=request.approver,
+            approved_at=now,
+            statement=request.statement,
+        )
+    )
+    if request.directus:
+        _directus_activity(conn, request, now)
+    audit.append(
+        conn,
+        audit.Kind.RATIFICATION,
+        request.approver,
+        proposal_id=p.id,
+        detail={"approval": request.approval_id, "sha256": p.sha256},
+    )
+    return RatifyResult(request.approval_id, p.id, p.sha256, request.approver, now.isoformat())
+
+
+def _directus_activity(conn: Connection, request: RatificationRequest, now: datetime) -> None:
+    # What the Directus app records when a person creates the item: the gate
+    # checks this provenance, and the approver's own session writes it.
+    values = dict(
+        action="create",
+        user=request.approver,
+        timestamp=now,
+        ip=None,
+        user_agent="govgate ratify",
+        collection=s.approvals.name,
+        item=request.approval_id,
+        origin="govgate ratify",
+    )
+    if conn.dialect.name == "postgresql":
+        # INSERT … RETURNING would need SELECT on directus_activity; the approver's
+        # role may only insert there, so the id comes from the table's sequence.
+        activity_id = conn.execute(
+            sa.text("SELECT nextval(pg_get_serial_sequence('directus_activity', 'id'))")
+        ).scalar_one()
+        conn.execute(dx.activity.insert().inline().values(id=activity_id, **values))
+    else:
+        activity_id = conn.execute(
+            dx.activity.insert().values(**values).returning(dx.activity.c.id)
+        ).scalar_one()
+    data = {
+        "id": request.approval_id,
+        "proposal_id": request.proposal.id,
+        "proposal_sha256": request.proposal.sha256,
+        "statement": request.statement,
+    }
+    conn.execute(
+        dx.revisions.insert()
+        .inline()
+        .values(  # inline: no RETURNING, which needs SELECT
+            activity=activity_id,
+            collection=s.approvals.name,
+            item=request.approval_id,
+            data=data,
+            delta=data,
+        )
+    )
+
+
+def _approval_exists(conn: Connection, approval_id: str) -> bool:
+    return (
+        conn.execute(sa.select(s.approvals.c.id).where(s.approvals.c.id == approval_id)).first()
+        is not None
+    )
+
+
+def _free_approval_id(conn: Connection, base: str) -> str:
+    """The plan's approval id, or BASE-2, BASE-3… once earlier ones were used."""
+    candidate, n = base, 1
+    while _approval_exists(conn, candidate):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate

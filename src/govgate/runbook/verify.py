@@ -1,0 +1,140 @@
+"""Post-conditions of a rollout: the same checks inside `apply` and in `verify`.
+
+Each check returns plain-word failures; an empty list is green.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..db import schema as s
+from ..db.state import State, conflicts, read_state
+from ..directus import tables as dx
+from . import proposal as prop
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """`govgate verify`: every check, green or not."""
+
+    proposal_id: str | None
+    rollout_id: str | None
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def failures(self) -> list[str]:
+        return [c.detail for c in self.checks if not c.ok]
+
+
+def rollout_row(conn: Connection, rollout_id: str):
+    return conn.execute(sa.select(s.rollouts).where(s.rollouts.c.id == rollout_id)).one()
+
+
+def checks(conn: Connection, proposal, rollout_id: str, state: State | None = None) -> list[Check]:
+    """The rollout's post-conditions on what the connection sees now."""
+    state = state or read_state(conn, proposal.id)
+    row = rollout_row(conn, rollout_id)
+    found = conflicts(state)
+    missing = _missing_records(state, json.loads(row.records), rollout_id)
+    absent = _absent_objects(conn, json.loads(row.created_objects))
+    emission = state.external_emission
+    outbox = _outbox_during(conn, row.started_at, row.finished_at)
+    return [
+        Check(
+            "gap",
+            state.gap == proposal.predicted_gap,
+            f"the gap is {state.gap}, predicted {proposal.predicted_gap}",
+        ),
+        Check(
+            "conflicts", not found, f"{len(found)} conflicts" + (f": {found[0]}" if found else "")
+        ),
+        Check(
+            "records",
+            not missing,
+            f"{len(missing)} of the rollout's records are missing or changed"
+            + (f", e.g. {missing[0]}" if missing else ""),
+        ),
+        Check(
+            "dashboards",
+            not absent,
+            "dashboard objects missing: " + ", ".join(absent)
+            if absent
+            else "dashboard views in place",
+        ),
+        Check(
+            "external emission",
+            emission == "off" and outbox == 0,
+            f"external emission is '{emission}', {outbox} outbox rows written during the rollout",
+        ),
+    ]
+
+
+def check_rollout(
+    conn: Connection, proposal, rollout_id: str, state: State | None = None
+) -> list[str]:
+    """The failures among `checks`, in plain words (empty: all green)."""
+    return [c.detail for c in checks(conn, proposal, rollout_id, state) if not c.ok]
+
+
+def _missing_records(state: State, records: list, rollout_id: str) -> list[str]:
+    present = {(c, d, a) for c, d, a, r in state.accountability if r == rollout_id}
+    return [f"{c}/{d} → {a}" for c, d, a in records if (c, d, a) not in present]
+
+
+def _absent_objects(conn: Connection, objects: list[dict]) -> list[str]:
+    views = set(sa.inspect(conn).get_view_names())
+    absent = [o["name"] for o in objects if o["kind"] == "view" and o["name"] not in views]
+    for obj in (o for o in objects if o["kind"] == "dashboard"):
+        found = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(dx.panels)
+            .where(dx.panels.c.dashboard == obj["id"])
+        ).scalar_one()
+        if found != len(obj["panels"]):
+            absent.append(f"dashboard '{obj['name']}' ({found} of {len(obj['panels'])} panels)")
+    return absent
+
+
+def _outbox_during(conn: Connection, started_at: str, finished_at: str | None) -> int:
+    """Outbox rows written while the rollout ran (still running: since it began).
+
+    Later rows belong to later, separately approved work, not to the rollout.
+    """
+    query = (
+        sa.select(sa.func.count()).select_from(s.outbox).where(s.outbox.c.created_at >= started_at)
+    )
+    if finished_at:
+        query = query.where(s.outbox.c.created_at <= finished_at)
+    return conn.execute(query).scalar_one()
+
+
+def verify_rollout(conn: Connection, rollout_id: str | None = None) -> VerifyResult:
+    """`govgate verify`: the checks of ROLLOUT_ID, default the current proposal's rollout in effect.
+
+    Nothing in effect gives a result with no checks.
+    """
+    if rollout_id is None:
+        pid = prop.current_id(conn)
+        state = read_state(conn, pid)
+        if not pid or not state.rollouts:
+            return VerifyResult(pid, None, ())
+        proposal, rollout_id = prop.load(conn, pid), state.rollouts[0]
+        return VerifyResult(pid, rollout_id, tuple(checks(conn, proposal, rollout_id, state)))
+    pid = rollout_row(conn, rollout_id).proposal_id
+    proposal = prop.load(conn, pid)
+    return VerifyResult(pid, rollout_id, tuple(checks(conn, proposal, rollout_id)))

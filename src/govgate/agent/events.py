@@ -49,3 +49,23 @@ def event(name: str, level: str = "info", **fields) -> Event:
 def line(ev: Event) -> str:
     """The event as one line of JSON (no newline inside, whatever the fields hold)."""
     return json.dumps(ev.to_dict(), ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def status_event(v) -> Event:
+    """The `status` event of gate verdict V."""
+    level = "info" if v.status.value != "BLOCKED" else "warning"
+    return event(
+        "status",
+        level,
+        status=v.status.value,
+        proposal=v.proposal_id,
+        approval=v.approval_id,
+        rollout=v.rollout_id,
+        gap=v.gap,
+        reasons=[{"code": r.code, "message": r.message, "fix": r.fix} for r in v.reasons],
+    )
+
+
+def status_key(v) -> tuple:
+    """What makes two verdicts worth one `status` event, not two."""
+    return v.status, v.proposal_id, v.approval_id, v.rollout_id, tuple(r.code for r in v.reasons)

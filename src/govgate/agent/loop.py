@@ -1,4 +1,4 @@
-"""The unattended agent (SPEC 4.10): watch the gate, run the rollout once READY,
+"""The unattended agent: watch the gate, run the rollout once READY,
 verify it, report it, and keep watching.
 
 `run(settings, ...)` is a generator of `events.Event`s; it never prints or
@@ -11,32 +11,8 @@ exits. Its last event is always `stopped`, whose `exit_code` is the process's:
              watching, the agent waits those out with backoff instead)
     130/143  stopped by SIGINT/SIGTERM; a rollout in progress was rolled back
 
-How it keeps the guarantees:
-
-- Wake-up: on PostgreSQL a dedicated autocommit connection LISTENs on the
-  channel that the approvals trigger notifies (see wakeup.py), and the agent
-  polls every `interval` seconds as well; on SQLite it polls. The listener is
-  set up before each check, so an approval committed during a check wakes the
-  next wait.
-- Exactly once: the agent only reads the gate, then calls `api.apply`, which
-  re-evaluates it inside its own transaction under govgate's lock, and
-  os_rollouts.approval_id is UNIQUE as a backstop. An agent that loses the race
-  is refused (the gate is APPLIED) or aborted by the unique key; it re-reads the
-  gate, sees APPLIED and says `already_applied`.
-- Outages: an unreachable database or a dropped connection (also in the middle
-  of a rollout, which its transaction undoes) is logged and retried with
-  exponential backoff, 0.5 s doubling up to 10 s; a rollout whose connection
-  dropped is retried after the database is back. Any other abort is not
-  retried for the same approval and state (`holding`): a new ratification or a
-  change in production wakes it.
-- Signals: SIGTERM and SIGINT raise `Terminated` wherever the agent is, so a
-  rollout's transaction rolls back; once the rollout reaches its `commit` step
-  the signal waits until the commit is done.
-- No external emission: the whole run is inside `emission.guarded`, and each
-  apply inside its own guard (runbook.apply); a refused attempt is logged as
-  `emission_blocked` and aborts the rollout.
-- The agent never writes approvals: it reads the gate through the agent's own,
-  least-privilege connection and calls nothing that writes them.
+How it keeps its guarantees (exactly once, outages, signals, no emission, never
+writing approvals) is written down in docs/GUARANTEES.md.
 """
 
 from __future__ import annotations
@@ -68,8 +44,8 @@ from ..errors import (
 from ..guards import emission
 from ..runbook.apply import StepHook
 from ..runbook.gate import GateVerdict, Status
-from .events import Event, event
-from .reports import write_report
+from .events import Event, event, status_event, status_key
+from .reports import verify_and_report
 from .signals import Backoff, Stopper, Terminated
 
 
@@ -99,24 +75,6 @@ def run(
 
 
 # -- the agent ---------------------------------------------------------------------------
-
-
-def _status_event(v: GateVerdict) -> Event:
-    level = "info" if v.status is not Status.BLOCKED else "warning"
-    return event(
-        "status",
-        level,
-        status=v.status.value,
-        proposal=v.proposal_id,
-        approval=v.approval_id,
-        rollout=v.rollout_id,
-        gap=v.gap,
-        reasons=[{"code": r.code, "message": r.message, "fix": r.fix} for r in v.reasons],
-    )
-
-
-def _status_key(v: GateVerdict) -> tuple:
-    return v.status, v.proposal_id, v.approval_id, v.rollout_id, tuple(r.code for r in v.reasons)
 
 
 class _Agent:
@@ -184,7 +142,7 @@ class _Agent:
     def _once(self) -> Iterator[Event]:
         try:
             verdict = self._verdict()
-            yield from self._emit(_status_event(verdict))
+            yield from self._emit(status_event(verdict))
             if verdict.status is Status.APPLIED:
                 yield from self._emit(
                     event(
@@ -222,9 +180,9 @@ class _Agent:
                     down_since = None
                 backoff.reset()
                 yield from self._attempts()
-                if _status_key(verdict) != last:
-                    yield from self._emit(_status_event(verdict))
-                    last = _status_key(verdict)
+                if status_key(verdict) != last:
+                    yield from self._emit(status_event(verdict))
+                    last = status_key(verdict)
                 if (
                     self.unreported
                     and verdict.status is Status.APPLIED
@@ -353,62 +311,14 @@ class _Agent:
             self.stopper.armed = False
 
     def _finish(self, rollout_id: str) -> Iterator[Event]:
-        verification, report = self._verify(rollout_id)
         self.unreported = None
-        yield from self._emit(
-            event(
-                "verified",
-                "info" if verification.ok else "error",
-                rollout=rollout_id,
-                ok=verification.ok,
-                failures=verification.failures,
-            )
-        )
-        if report is None:
-            yield from self._emit(
-                event(
-                    "report_failed",
-                    "error",
-                    rollout=rollout_id,
-                    error="the rollout has no report in the database",
-                )
-            )
-            return verification.ok
-        try:
-            json_path, text_path = write_report(
-                self.settings.report_dir, rollout_id, report, verification
-            )
-        except OSError as exc:
-            yield from self._emit(
-                event(
-                    "report_failed",
-                    "error",
-                    rollout=rollout_id,
-                    dir=str(self.settings.report_dir),
-                    error=str(exc),
-                )
-            )
-        else:
-            yield from self._emit(
-                event(
-                    "report_written", rollout=rollout_id, json=str(json_path), text=str(text_path)
-                )
-            )
-        return verification.ok
-
-    # -- reading, through the agent's own connection (api.status and api.verify use it)
+        ok, said = verify_and_report(self.settings, rollout_id)
+        for ev in said:
+            yield from self._emit(ev)
+        return ok
 
     def _verdict(self) -> GateVerdict:
-        return api.status(self.settings)
-
-    def _verify(self, rollout_id: str) -> tuple[api.VerifyResult, dict | None]:
-        verification = api.verify(self.settings, rollout_id)
-        try:
-            report = dict(api.report(self.settings, rollout_id).data)
-        except Refused:
-            return verification, None
-        report.pop("state", None)  # the file holds the report as journaled with the rollout
-        return verification, report
+        return api.status(self.settings)  # through the agent's own connection
 
     # -- waiting
 

@@ -1,4 +1,4 @@
-"""The report files the agent writes after a rollout: JSON and plain text, each atomically."""
+"""After a rollout: verify it on committed state, and write its report files (JSON and text)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,60 @@ import json
 import os
 from pathlib import Path
 
+from .. import api
+from ..config import Settings
+from ..errors import Refused
 from ..runbook.report import sentences
 from ..runbook.verify import VerifyResult
+from .events import Event, event
+
+
+def verify_and_report(settings: Settings, rollout_id: str) -> tuple[bool, list[Event]]:
+    """Verify ROLLOUT_ID through the agent's connection and write its report files.
+
+    Returns whether verification is green and the events that say what happened;
+    a report that cannot be written is an event, never an exception.
+    """
+    verification = api.verify(settings, rollout_id)
+    said = [
+        event(
+            "verified",
+            "info" if verification.ok else "error",
+            rollout=rollout_id,
+            ok=verification.ok,
+            failures=verification.failures,
+        )
+    ]
+    try:
+        report = dict(api.report(settings, rollout_id).data)
+    except Refused:
+        said.append(
+            event(
+                "report_failed",
+                "error",
+                rollout=rollout_id,
+                error="the rollout has no report in the database",
+            )
+        )
+        return verification.ok, said
+    report.pop("state", None)  # the file holds the report as journaled with the rollout
+    try:
+        json_path, text_path = write_report(settings.report_dir, rollout_id, report, verification)
+    except OSError as exc:
+        said.append(
+            event(
+                "report_failed",
+                "error",
+                rollout=rollout_id,
+                dir=str(settings.report_dir),
+                error=str(exc),
+            )
+        )
+    else:
+        said.append(
+            event("report_written", rollout=rollout_id, json=str(json_path), text=str(text_path))
+        )
+    return verification.ok, said
 
 
 def write_report(

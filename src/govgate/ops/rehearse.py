@@ -25,7 +25,8 @@ from ..errors import GovgateError
 from ..runbook import apply as apply_mod
 from ..runbook import proposal as prop
 from ..runbook import rollback as rollback_mod
-from ..runbook.gate import REHEARSAL_PREFIX, Status, evaluate
+from ..runbook.approval import REHEARSAL_PREFIX
+from ..runbook.gate import Status, evaluate
 from ..runbook.plan import load_plan
 
 # Tables whose rows must be exactly as at the start once the rollback ran.

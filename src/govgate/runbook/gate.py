@@ -1,4 +1,4 @@
-"""The gate (SPEC section 3): BLOCKED, READY or APPLIED, and every reason why.
+"""The gate: BLOCKED, READY or APPLIED, and every reason why.
 
 `evaluate` only reads. It is what `status` prints and what `apply` re-checks
 inside its own transaction, under the lock, before writing anything.
@@ -6,8 +6,7 @@ inside its own transaction, under the lock, before writing anything.
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -18,54 +17,9 @@ from ..db.engine import privileges
 from ..db.state import State, differences, read_state, require_tables
 from ..directus import identity
 from . import proposal as prop
+from .approval import find_approval
+from .verdict import GateVerdict, Reason, Status
 from .verify import check_rollout
-
-
-class Status(str, enum.Enum):
-    BLOCKED = "BLOCKED"
-    READY = "READY"
-    APPLIED = "APPLIED"
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why the gate is not READY, in plain words, and what would clear it."""
-
-    code: str
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.message} — {self.fix}" if self.fix else self.message
-
-
-@dataclass(frozen=True)
-class GateVerdict:
-    """The gate's word, every reason, and what it judged: the proposal and the state.
-
-    `apply` acts on exactly what the verdict judged, so it reads neither twice.
-    """
-
-    status: Status
-    reasons: tuple[Reason, ...]
-    proposal_id: str | None
-    proposal_sha256: str | None
-    gap: int
-    fingerprint: str
-    approval_id: str | None = None
-    rollout_id: str | None = None
-    notes: tuple[str, ...] = ()
-    proposal: prop.Proposal | None = field(default=None, repr=False, compare=False)
-    state: State | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class Approval:
-    id: str
-    proposal_id: str
-    proposal_sha256: str
-    approved_by: str | None
-    statement: str | None
 
 
 def evaluate(
@@ -126,7 +80,7 @@ def evaluate(
         notes += [f"rehearsal: {r.message}" for r in reasons]
         reasons = []
     reasons += _drift_reasons(conn, proposal, state)
-    approval, approval_reasons = _find_approval(conn, settings, proposal, directus)
+    approval, approval_reasons = find_approval(conn, settings, proposal, directus)
     reasons += approval_reasons
     status = Status.READY if not reasons else Status.BLOCKED
     return GateVerdict(
@@ -188,176 +142,6 @@ def _drift_reasons(conn: Connection, proposal: prop.Proposal, state: State) -> l
     if not diffs:  # the state matches but the fingerprint does not: a different govgate version
         diffs = ["the fingerprint differs from the expected one"]
     return [Reason("drift", f"production differs from the expected state: {d}", fix) for d in diffs]
-
-
-def approvals_for(conn: Connection, proposal_id: str) -> list[Approval]:
-    a = s.approvals.c
-    rows = conn.execute(
-        sa.select(a.id, a.proposal_id, a.proposal_sha256, a.approved_by, a.statement)
-        .where(a.proposal_id == proposal_id)
-        .order_by(a.id)
-    )
-    return [Approval(*r) for r in rows]
-
-
-def _find_approval(
-    conn: Connection, settings: Settings, proposal: prop.Proposal, directus: bool
-) -> tuple[Approval | None, list[Reason]]:
-    found = approvals_for(conn, proposal.id)
-    if not found:
-        return None, [
-            Reason(
-                "no-approval",
-                f"no approval exists for proposal {proposal.id}",
-                f"a human ratifies it: `govgate ratify {proposal.id}`"
-                + (" or creates the approval in the Directus app" if directus else ""),
-            )
-        ]
-    problems: list[Reason] = []
-    for approval in found:
-        why = _unusable(conn, settings, proposal, approval, directus)
-        if not why:
-            return approval, []
-        problems += why
-    return None, problems
-
-
-def _unusable(
-    conn: Connection,
-    settings: Settings,
-    proposal: prop.Proposal,
-    approval: Approval,
-    directus: bool,
-) -> list[Reason]:
-    fix_new = f"a human ratifies proposal {proposal.id} again: `govgate ratify {proposal.id}`"
-    if is_rehearsal_approval(approval) and not settings.rehearsal:
-        return [
-            Reason(
-                "rehearsal-approval",
-                f"approval {approval.id} is a rehearsal-only approval, "
-                "which never counts outside a rehearsal copy",
-                fix_new,
-            )
-        ]
-    if settings.rehearsal and not is_rehearsal_approval(approval):
-        return [
-            Reason(
-                "not-rehearsal",
-                f"approval {approval.id} is not a rehearsal approval",
-                "the rehearsal makes its own",
-            )
-        ]
-    if approval.proposal_sha256 != proposal.sha256:
-        return [
-            Reason(
-                "wrong-hash",
-                f"approval {approval.id} carries hash "
-                f"{(approval.proposal_sha256 or '')[:12]}…, but proposal {proposal.id} has "
-                f"{proposal.sha256[:12]}… (it approves something else)",
-                fix_new,
-            )
-        ]
-    used = conn.execute(
-        sa.select(s.rollouts.c.id, s.rollouts.c.status).where(
-            s.rollouts.c.approval_id == approval.id
-        )
-    ).first()
-    if used is not None:
-        rid, status = used
-        what = "rolled-back rollout" if status == "rolled_back" else "rollout"
-        return [
-            Reason(
-                "approval-used",
-                f"approval {approval.id} was used by {what} {rid}; a new ratification is needed",
-                fix_new,
-            )
-        ]
-    agent_ids = agent_identities(conn, settings, directus)
-    if approval.approved_by in agent_ids:
-        return [
-            Reason(
-                "agent-approval",
-                f"approval {approval.id} was made by the agent's own identity "
-                f"({approval.approved_by}); the agent can never ratify",
-                fix_new,
-            )
-        ]
-    if directus and not settings.rehearsal:
-        return _provenance_reasons(conn, approval, agent_ids, fix_new)
-    return []
-
-
-REHEARSAL_PREFIX = "REHEARSAL-"
-
-
-def is_rehearsal_approval(approval: Approval) -> bool:
-    """Rehearsal approvals are marked by their id; production never accepts one."""
-    return approval.id.startswith(REHEARSAL_PREFIX)
-
-
-def agent_identities(conn: Connection, settings: Settings, directus: bool) -> set[str]:
-    """Every name the agent goes by: its configured identity and its Directus user."""
-    ids = {settings.agent_identity}
-    user = settings.directus_agent_user
-    if directus and user:
-        ids.add(user)
-        found = identity.user_id(conn, user)
-        if found:
-            ids.add(found)
-    return ids
-
-
-def _provenance_reasons(
-    conn: Connection, approval: Approval, agent_ids: set[str], fix: str
-) -> list[Reason]:
-    # Only directus_activity is trusted: Directus writes it itself for every item made
-    # through its API or app, SQL leaves none, and the agent's role cannot write it.
-    # Revisions are not used: they hold the values as the client sent them.
-    fix = (
-        f"a person creates a new approval of {approval.proposal_id} in the Directus app or API "
-        f"(or runs `govgate ratify {approval.proposal_id}`)"
-    )
-    seen = identity.provenance(conn, s.approvals.name, approval.id)
-    if not seen.creators:
-        return [
-            Reason(
-                "no-provenance",
-                f"approval {approval.id} was not created by a person in Directus: "
-                "no `create` activity records it (rows inserted with SQL leave none)",
-                fix,
-            )
-        ]
-    if any(c is None or c in agent_ids for c in seen.creators):
-        return [
-            Reason(
-                "agent-approval",
-                f"approval {approval.id} was created in Directus by the agent's "
-                "user or by no user at all",
-                fix,
-            )
-        ]
-    if seen.editors:
-        who = ", ".join(sorted({e or "no user" for e in seen.editors}))
-        return [
-            Reason(
-                "approval-edited",
-                f"approval {approval.id} was edited in Directus after it was "
-                f"created (by {who}); an approval is made once and never changed",
-                fix,
-            )
-        ]
-    creator = seen.creators[-1]
-    if approval.approved_by is not None and identity.user_id(conn, approval.approved_by) != creator:
-        return [
-            Reason(
-                "approver-mismatch",
-                f"approval {approval.id} names {approval.approved_by} as its "
-                f"approver, but Directus recorded its creation by user {creator}: the row was "
-                "changed outside Directus",
-                fix,
-            )
-        ]
-    return []
 
 
 def _privilege_reasons(conn: Connection) -> list[Reason]:

@@ -22,7 +22,7 @@ from ..directus import identity
 from ..directus import tables as dx
 from ..errors import BadInput, Refused
 from . import proposal as prop
-from .gate import agent_identities
+from .approval import agent_identities
 
 
 @dataclass(frozen=True)

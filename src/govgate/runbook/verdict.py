@@ -1,0 +1,47 @@
+"""The gate's verdict: its word, every reason, and what it judged. Inert data."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from ..db.state import State
+from .proposal import Proposal
+
+
+class Status(str, enum.Enum):
+    BLOCKED = "BLOCKED"
+    READY = "READY"
+    APPLIED = "APPLIED"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why the gate is not READY, in plain words, and what would clear it."""
+
+    code: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.fix}" if self.fix else self.message
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """The gate's word, every reason, and what it judged: the proposal and the state.
+
+    `apply` acts on exactly what the verdict judged, so it reads neither twice.
+    """
+
+    status: Status
+    reasons: tuple[Reason, ...]
+    proposal_id: str | None
+    proposal_sha256: str | None
+    gap: int
+    fingerprint: str
+    approval_id: str | None = None
+    rollout_id: str | None = None
+    notes: tuple[str, ...] = ()
+    proposal: Proposal | None = field(default=None, repr=False, compare=False)
+    state: State | None = field(default=None, repr=False, compare=False)

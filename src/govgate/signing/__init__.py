@@ -1,0 +1,1 @@
+"""Approvals as evidence: OpenSSH signatures (SSHSIG) over a canonical payload."""

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test lint format venv bench clean
 
 venv: $(VENV)/.installed
 
@@ -19,10 +19,21 @@ demo: venv
 	$(BIN)/govgate status --why
 	$(BIN)/govgate gap
 
-# The whole test suite: SQLite, a throwaway PostgreSQL the suite starts itself, and the labs.
+# The whole test suite: SQLite, throwaway PostgreSQL and MariaDB servers the suite starts
+# itself, the Directus lab and headless Chromium.
 test: venv
 	scripts/ensure-chromium
+	scripts/ensure-mariadb
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Formatting and lint rules (pyproject.toml [tool.ruff]); CI runs this before the tests.
+lint: venv
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+
+format: venv
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -1,4 +1,4 @@
-"""The audit trail: an append-only hash chain in os_audit (SPEC 4.9).
+"""The audit trail: an append-only hash chain in os_audit.
 
 Each row's hash covers its own fields and the previous row's hash, so editing,
 deleting or reordering any row breaks the chain from there on. Appends happen

@@ -1,4 +1,4 @@
-"""The governance tables (SPEC section 5) and govgate's own journal tables.
+"""The governance tables (fixed names and columns) and govgate's own journal tables.
 
 The five governance tables have fixed names and columns because other tools and
 people write them; govgate only adds columns and tables beside them.

@@ -168,7 +168,7 @@ def _sorted(rows) -> tuple:
 def require_tables(conn: Connection) -> None:
     """Raises SchemaMissing naming every governance or journal table, or column, that is absent.
 
-    Tables other tools created may carry more columns; the ones SPEC section 5
+    Tables other tools created may carry more columns; the ones the schema
     names (and govgate's own) must be there.
     """
     insp = sa.inspect(conn)
@@ -215,7 +215,8 @@ class Conflict:
 
 
 def conflicts(state: State) -> list[Conflict]:
-    """Every conflict in the state (SPEC section 2), in a stable order."""
+    """Every conflict in the state, in a stable order: a slot claimed twice, or a row naming
+    something unknown or inactive."""
     known = {code for code, _, _ in state.authorities}
     duties = {code for code, _ in state.duties}
     governed = set(state.domain_of())

@@ -1,4 +1,4 @@
-"""Confinement: a rollout writes only the tables it may write (SPEC 4.5).
+"""Confinement: a rollout writes only the tables it may write.
 
 SQLite: an authorizer denies every other write as it is prepared, so a stray
 statement fails before it touches anything. PostgreSQL: before commit,

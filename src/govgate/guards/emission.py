@@ -1,4 +1,4 @@
-"""No external emission, enforced at run time (SPEC 4.6).
+"""No external emission, enforced at run time.
 
 While a guard is active the whole process may open network connections only to
 its database and, where configured, the local Directus API. Every other

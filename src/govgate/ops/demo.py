@@ -1,4 +1,4 @@
-"""The embedded default: a One-Roof production replica (SPEC section 8).
+"""The embedded default: a One-Roof production replica.
 
 Directus system tables (the ones govgate touches), 35 governed collections in
 four domains with sample rows, protected billing/sign-off/law collections with

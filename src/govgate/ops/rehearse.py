@@ -1,4 +1,4 @@
-"""Rehearsal on a fresh copy of production (SPEC 4.8).
+"""Rehearsal on a fresh copy of production (docs/GUARANTEES.md, "Rehearsal").
 
 Production is only ever read: through read-only transactions for its
 fingerprint and row counts, and as the source of the copy (`db.copy`). Every

@@ -65,7 +65,7 @@ def sqlite_case(rows: int, folder: str) -> tuple[Settings, float]:
 
 
 def postgres_case(cluster, rows: int) -> tuple[Settings, float]:
-    from pgcluster import fresh_database_name
+    from support.pgcluster import fresh_database_name
 
     name = fresh_database_name("bench")
     url = cluster.create_database(name)
@@ -90,7 +90,7 @@ def main() -> None:
             settings, build = sqlite_case(rows, folder)
             results.append(("sqlite", rows * 42, build, measure(settings, args.repeat)))
         if not args.no_postgres:
-            from pgcluster import PgCluster
+            from support.pgcluster import PgCluster
 
             with PgCluster() as cluster:
                 for rows in sizes:

@@ -2,70 +2,30 @@
 
 Every database test runs on both. The One-Roof demo is built once per backend
 into a template (a file, or a template database) and copied for each test, so
-each test starts from a fresh, identical production replica.
+each test starts from a fresh, identical production replica. The helpers these
+fixtures use, and the constants, live in tests/support/ (see tests/README.md).
 """
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from govgate import api
 from govgate.config import Settings
-from govgate.db.engine import make_engine
 
-from pgcluster import PgCluster, fresh_database_name
-from sqlhelp import sql_execute, sql_rows
-
-AGENT_LOGIN = "gg_agent_login"
-APPROVER_LOGIN = "gg_approver_login"
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Lab:
-    """One fresh demo database and the ways a test reaches it."""
-
-    backend: str
-    settings: Settings  # main URL (owner/human); agent URL least-privilege on PostgreSQL
-    approver_url: str
-
-    @property
-    def url(self) -> str:
-        return self.settings.db_url
-
-    def engine(self, url: str | None = None):
-        return make_engine(url or self.url)
-
-    def rows(self, sql: str, **params) -> list[tuple]:
-        return sql_rows(self.engine(), sql, params)
-
-    def scalar(self, sql: str, **params):
-        return self.rows(sql, **params)[0][0]
-
-    def execute(self, sql: str, **params) -> None:
-        sql_execute(self.engine(), sql, params)
-
-    def snapshot(self, exclude: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
-        """Every table's rows, sorted: compare two snapshots row by row."""
-        engine = self.engine()
-        try:
-            with engine.connect() as conn:
-                insp = sa.inspect(conn)
-                out = {}
-                for name in sorted(insp.get_table_names()):
-                    if name in exclude:
-                        continue
-                    rows = conn.execute(sa.text(f'SELECT * FROM "{name}"')).fetchall()
-                    out[name] = sorted((tuple(r) for r in rows), key=repr)
-                out["<views>"] = sorted(insp.get_view_names())
-                return out
-        finally:
-            engine.dispose()
+from support.constants import AGENT_LOGIN, APPROVER_LOGIN
+from support.labs import (
+    Lab,
+    Run,
+    build_pg_template,
+    copy_pg_lab,
+    copy_sqlite_lab,
+    runbook,
+)
+from support.pgcluster import PgCluster, fresh_database_name
+from support.tinyserver import TinyServer
 
 
 @pytest.fixture(scope="session")
@@ -81,66 +41,26 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-def build_pg_template(cluster: PgCluster, name: str) -> str:
-    """The One-Roof demo in database NAME, with the roles and the agent's and approver's logins."""
-    cluster.create_database(name)
-    settings = Settings(db_url=cluster.url(name))
-    api.demo(settings, actor="test-builder")
-    api.init(settings, actor="test-builder", roles=True)
-    cluster.admin_execute(f"CREATE ROLE {AGENT_LOGIN} LOGIN IN ROLE govgate_agent")
-    cluster.admin_execute(f"CREATE ROLE {APPROVER_LOGIN} LOGIN IN ROLE govgate_approver")
-    return name
-
-
 @pytest.fixture(scope="session")
 def pg_template(pg) -> str:
     return build_pg_template(pg, "oneroof_template")
-
-
-def _sqlite_lab(tmp_path: Path, template: Path) -> Lab:
-    path = tmp_path / "production.db"
-    shutil.copyfile(template, path)
-    url = f"sqlite:///{path}"
-    return Lab("sqlite", Settings(db_url=url, report_dir=str(tmp_path / "reports")), url)
-
-
-def _pg_lab(pg: PgCluster, template: str, tmp_path: Path) -> Lab:
-    name = fresh_database_name()
-    pg.create_database(name, template=template)
-    settings = Settings(
-        db_url=pg.url(name),
-        agent_db_url=pg.url(name, user=AGENT_LOGIN),
-        report_dir=str(tmp_path / "reports"),
-    )
-    return Lab("postgres", settings, pg.url(name, user=APPROVER_LOGIN))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def lab(request, tmp_path) -> Lab:
     """A fresh One-Roof demo on each backend."""
     if request.param == "sqlite":
-        yield _sqlite_lab(tmp_path, request.getfixturevalue("sqlite_template"))
+        yield copy_sqlite_lab(tmp_path, request.getfixturevalue("sqlite_template"))
         return
     pg = request.getfixturevalue("pg")
-    created = _pg_lab(pg, request.getfixturevalue("pg_template"), tmp_path)
+    created = copy_pg_lab(pg, request.getfixturevalue("pg_template"), tmp_path)
     yield created
-    pg.drop_database(created.url.rsplit("/", 1)[1])
+    pg.drop_database(created.db_name)
 
 
 @pytest.fixture
 def sqlite_lab(tmp_path, sqlite_template) -> Lab:
-    return _sqlite_lab(tmp_path, sqlite_template)
-
-
-def with_settings(lab: Lab, **changes) -> Lab:
-    return replace(lab, settings=replace(lab.settings, **changes))
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
+    return copy_sqlite_lab(tmp_path, sqlite_template)
 
 
 @pytest.fixture
@@ -181,20 +101,23 @@ def lab_factory_big(request, tmp_path) -> Lab:
     pg.drop_database(name)
 
 
-PROPOSAL = "PROP-AUTHMODEL-1"
-APPROVER = "approver@oneroof.example"
-
-
-def ratify(lab: Lab, approval_id: str | None = None, settings: Settings | None = None):
-    """A human ratifies the demo proposal through the library, as if typing the approval id."""
-    return api.ratify(
-        settings or lab.settings,
-        PROPOSAL,
-        approver=APPROVER,
-        confirm=lambda request: request.approval_id,
-        interactive=True,
-        approval_id=approval_id,
+@pytest.fixture
+def edited_rollout(lab) -> str:
+    """An applied rollout one of whose records a person changed by hand afterwards."""
+    rollout_id = runbook(lab, rollback=False)
+    lab.execute(
+        "UPDATE os_accountability SET authority = 'GOV-MOIT' "
+        "WHERE collection = 'transport_routes' AND duty = 'ownership'"
     )
+    return rollout_id
+
+
+@pytest.fixture
+def server():
+    """A local TCP server (not the database) that counts the connections reaching it."""
+    s = TinyServer()
+    yield s
+    s.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
-"""The unattended agent (GitHub issue 5; SPEC 4.6 and 4.10).
+"""The unattended agent (GitHub issue 5; SPEC 4.1, 4.6 and 4.10).
 
 It watches the gate (PostgreSQL LISTEN/NOTIFY, polling as the fallback), runs
 the rollout once READY, verifies, writes the report and keeps watching; any
 number of agents give one rollout; outages are waited out; SIGTERM rolls a
-rollout back; nothing leaves the process but database traffic; and the agent
-only ever reads approvals.
+rollout back; a refused emission is reported and not retried; and the agent
+only ever reads approvals. The network guard itself is in test_emission.py.
 """
 
 from __future__ import annotations
@@ -12,220 +12,48 @@ from __future__ import annotations
 import ast
 import json
 import os
-import queue
 import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from conftest import AGENT_LOGIN, APPROVER_LOGIN, Lab, _pg_lab, _sqlite_lab, build_pg_template
 from govgate import agent, api
 from govgate.agent import signals
 from govgate.agent.events import Event, line
 from govgate.config import Settings
 from govgate.db import wakeup as notify
 from govgate.db.engine import make_engine
-from govgate.db.session import transaction
-from govgate.errors import Aborted
-from govgate.runbook import ratify as ratify_mod
 
-from pgcluster import PgCluster
-from tinyserver import TinyServer
-
-PROPOSAL = "PROP-AUTHMODEL-1"
-APPROVER = "approver@oneroof.example"
-SRC = Path(__file__).resolve().parent.parent / "src" / "govgate"
-NO_CONFIG = {"GOVGATE_CONFIG": "/nonexistent/govgate.toml"}
-
+from support.agentproc import AgentProcess, launch_at_once, wait_until, watch_in_thread
+from support.constants import AGENT_LOGIN, NO_CONFIG, PROPOSAL, SRC
+from support.labs import (
+    Lab,
+    agent_args,
+    build_pg_template,
+    copy_pg_lab,
+    copy_sqlite_lab,
+    last_audit,
+    ratify_as_approver_login,
+    rollouts,
+    with_settings,
+)
+from support.pgcluster import PgCluster, free_port
+from support.steps import emitting_hook
 
 # -- helpers --------------------------------------------------------------------------
-
-
-def _db_name(lab: Lab) -> str:
-    return lab.url.rsplit("/", 1)[1]
-
-
-def _let_the_approver_ratify(cluster: PgCluster, lab: Lab) -> None:
-    # govgate_approver may insert approvals and audit rows; ratify on a Directus
-    # database also looks the approver up and writes the activity Directus would.
-    cluster.admin_execute(
-        f"GRANT SELECT ON directus_users TO {APPROVER_LOGIN}; "
-        f"GRANT SELECT, INSERT ON directus_activity, directus_revisions TO {APPROVER_LOGIN}; "
-        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {APPROVER_LOGIN}",
-        database=_db_name(lab),
-    )
-
-
-def ratify(lab: Lab, cluster: PgCluster | None = None, approval_id: str | None = None):
-    """A human's ratification, written as `govgate ratify` writes it, as the approver's login."""
-    if lab.backend == "postgres":
-        _let_the_approver_ratify(cluster, lab)
-    engine = make_engine(lab.approver_url)
-    try:
-        with transaction(engine, lock=True) as conn:
-            request = ratify_mod.prepare(conn, lab.settings, PROPOSAL, APPROVER, approval_id)
-            return ratify_mod.record(conn, request, request.approval_id, interactive=True)
-    finally:
-        engine.dispose()
 
 
 def cluster_of(lab: Lab, request) -> PgCluster | None:
     return request.getfixturevalue("pg") if lab.backend == "postgres" else None
 
 
-def agent_args(lab: Lab) -> list[str]:
-    return ["--db", lab.url, "--agent-db", lab.settings.agent_url]
-
-
-def child_env(lab: Lab) -> dict:
-    return {**os.environ, **NO_CONFIG, "GOVGATE_REPORT_DIR": lab.settings.report_dir}
-
-
-class AgentProcess:
-    """`govgate agent` (or a child script) in its own process; its JSON lines, as they come."""
-
-    def __init__(self, argv: list[str], env: dict, log_dir: Path):
-        self.stderr_path = log_dir / f"agent-{time.monotonic_ns()}.err"
-        with open(self.stderr_path, "w") as err:
-            self.proc = subprocess.Popen(
-                argv, stdout=subprocess.PIPE, stderr=err, text=True, env=env
-            )
-        self.events: list[dict] = []
-        self._queue: queue.Queue = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    @classmethod
-    def cli(cls, lab: Lab, *args: str, log_dir: Path) -> AgentProcess:
-        return cls(
-            [sys.executable, "-m", "govgate.cli", *agent_args(lab), "agent", *args],
-            child_env(lab),
-            log_dir,
-        )
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            parsed = json.loads(raw)
-            self.events.append(parsed)
-            self._queue.put(parsed)
-        self._queue.put(None)
-
-    def wait_for(self, name: str, timeout: float = 30, **match) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                ev = self._queue.get(timeout=max(0.01, remaining))
-            except queue.Empty:
-                ev = False
-            if ev is None or ev is False or remaining <= 0:
-                raise AssertionError(
-                    f"no '{name}' {match} event within {timeout}s\n{self.describe()}"
-                )
-            if ev["event"] == name and all(ev.get(k) == v for k, v in match.items()):
-                return ev
-
-    def stop(self, sig=signal.SIGTERM, timeout: float = 20) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        code = self.proc.wait(timeout)
-        self._reader.join(5)
-        return code
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def named(self, name: str) -> list[dict]:
-        return [e for e in self.events if e["event"] == name]
-
-    def describe(self) -> str:
-        return (
-            "events:\n"
-            + "\n".join(json.dumps(e) for e in self.events)
-            + "\nstderr:\n"
-            + self.stderr_path.read_text()
-        )
-
-
 def run_events(settings: Settings, **kw) -> list[Event]:
     return list(agent.run(settings, **kw))
 
 
-def rollouts(lab: Lab) -> list[tuple]:
-    return lab.rows("SELECT id, approval_id, status FROM os_rollouts")
-
-
 def status_of(lab: Lab) -> str:
     return api.status(lab.settings).status.value
-
-
-def last_audit(lab: Lab) -> tuple[str, dict]:
-    kind, detail = lab.rows("SELECT kind, detail FROM os_audit ORDER BY seq DESC LIMIT 1")[0]
-    return kind, json.loads(detail)
-
-
-@pytest.fixture
-def server():
-    s = TinyServer()
-    yield s
-    s.close()
-
-
-# A child that runs the agent with a step hook (hooks cannot cross a process boundary):
-#   python child.py DB AGENT_DB REPORT_DIR STEP ACTION FLAG
-# ACTION "wait": at STEP print {"event": "hook"} and block until the file FLAG exists.
-# ACTION "sleep": at STEP print {"event": "hook"} and sleep (a SIGTERM interrupts it).
-CHILD = r"""
-import json, os, sys, time
-from govgate import agent
-from govgate.config import Settings
-from govgate.agent.events import line
-
-db, agent_db, report_dir, step, action, flag = sys.argv[1:7]
-fired = []
-
-def hook(name, conn):
-    if name != step or fired:
-        return
-    fired.append(name)
-    print(json.dumps({"event": "hook", "step": name}), flush=True)
-    if action == "sleep":
-        time.sleep(120)
-    while not os.path.exists(flag):
-        time.sleep(0.05)
-
-settings = Settings(db_url=db, agent_db_url=agent_db, report_dir=report_dir)
-code = 0
-for ev in agent.run(settings, interval=30, hook=hook):
-    print(line(ev), flush=True)
-    code = ev.get("exit_code", code)
-sys.exit(code)
-"""
-
-
-def child(lab: Lab, tmp_path: Path, step: str, action: str) -> tuple[AgentProcess, Path]:
-    script = tmp_path / "agent_child.py"
-    script.write_text(CHILD)
-    flag = tmp_path / "go-on"
-    argv = [
-        sys.executable,
-        str(script),
-        lab.url,
-        lab.settings.agent_url,
-        lab.settings.report_dir,
-        step,
-        action,
-        str(flag),
-    ]
-    return AgentProcess(argv, child_env(lab), tmp_path), flag
 
 
 # -- --once ------------------------------------------------------------------------------
@@ -234,7 +62,7 @@ def child(lab: Lab, tmp_path: Path, step: str, action: str) -> tuple[AgentProces
 def test_once_on_a_ready_gate_applies_verifies_and_writes_the_report(lab, request, gg, monkeypatch):
     monkeypatch.setenv("GOVGATE_CONFIG", NO_CONFIG["GOVGATE_CONFIG"])
     monkeypatch.setenv("GOVGATE_REPORT_DIR", lab.settings.report_dir)
-    ratify(lab, cluster_of(lab, request))
+    ratify_as_approver_login(lab, cluster_of(lab, request))
 
     run = gg(*agent_args(lab), "agent", "--once")
     assert run.code == 0, run.out + run.err
@@ -290,9 +118,7 @@ def test_once_on_a_blocked_gate_changes_nothing_and_exits_1(lab, gg, monkeypatch
 
 def test_once_with_the_database_unreachable_exits_3(gg, tmp_path, monkeypatch):
     monkeypatch.setenv("GOVGATE_CONFIG", NO_CONFIG["GOVGATE_CONFIG"])
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # a port nobody listens on
     for url in (
         f"sqlite:///{tmp_path}/missing.db",
         f"postgresql+psycopg://agent@127.0.0.1:{port}/production",
@@ -337,34 +163,15 @@ def test_backoff_doubles_from_half_a_second_up_to_ten():
 # -- watching ----------------------------------------------------------------------------
 
 
-def _watch_in_thread(settings: Settings, **kw):
-    stop = threading.Event()
-    events: list[Event] = []
-    thread = threading.Thread(
-        target=lambda: events.extend(agent.run(settings, stop=stop, **kw)), daemon=True
-    )
-    thread.start()
-    return stop, events, thread
-
-
-def _wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_on_sqlite_the_watching_agent_polls_applies_and_keeps_watching(sqlite_lab):
     lab = sqlite_lab
-    stop, events, thread = _watch_in_thread(lab.settings, interval=0.1)
+    stop, events, thread = watch_in_thread(lab.settings, interval=0.1)
     try:
-        _wait_until(lambda: any(e.event == "status" for e in events), 10, "the first check")
+        wait_until(lambda: any(e.event == "status" for e in events), 10, "the first check")
         assert not any(e.event == "listening" for e in events)  # SQLite: polling only
-        ratify(lab)
-        _wait_until(lambda: any(e.event == "report_written" for e in events), 10, "the rollout")
-        _wait_until(
+        ratify_as_approver_login(lab)
+        wait_until(lambda: any(e.event == "report_written" for e in events), 10, "the rollout")
+        wait_until(
             lambda: [e.get("status") for e in events if e.event == "status"][-1] == "APPLIED",
             5,
             "the APPLIED status",
@@ -391,7 +198,7 @@ def test_a_ratification_while_the_agent_watches_is_applied_within_2s_through_not
         watcher.wait_for("listening", timeout=30)
         watcher.wait_for("status", status="BLOCKED", timeout=30)
         started = time.monotonic()
-        ratify(lab, pg)
+        ratify_as_approver_login(lab, pg)
         while status_of(lab) != "APPLIED":
             assert time.monotonic() - started < 2.0, watcher.describe()
             time.sleep(0.05)
@@ -437,7 +244,7 @@ def test_init_installs_the_notify_trigger_once_and_touches_no_row(lab, pg):
         engine.dispose()
     listener = notify.Listener(lab.settings.agent_url)
     try:
-        ratify(lab, pg)
+        ratify_as_approver_login(lab, pg)
         assert listener.wait(5) == [PROPOSAL]
     finally:
         listener.close()
@@ -450,58 +257,12 @@ def _fresh(lab: Lab, request, tmp_path: Path, n: int) -> Lab:
     if lab.backend == "sqlite":
         folder = tmp_path / f"trial-{n}"
         folder.mkdir()
-        return _sqlite_lab(folder, request.getfixturevalue("sqlite_template"))
-    return _pg_lab(
+        return copy_sqlite_lab(folder, request.getfixturevalue("sqlite_template"))
+    return copy_pg_lab(
         request.getfixturevalue("pg"),
         request.getfixturevalue("pg_template"),
         tmp_path / f"trial-{n}",
     )
-
-
-def launch_at_once(argv: list[str], count: int) -> list[tuple[int, str]]:
-    """COUNT processes running the `govgate` entry point (cli.main) with ARGV, released together.
-
-    They are forked from this process with everything already imported and then
-    released at the same instant, so a trial measures the race between the
-    agents rather than interpreter start-up. Returns (exit code, output) each.
-    """
-    go_read, go_write = os.pipe()
-    children = []
-    for _ in range(count):
-        out_read, out_write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the agent process
-            code = 70
-            try:
-                os.close(go_write)
-                os.close(out_read)
-                os.dup2(out_write, 1)
-                os.dup2(out_write, 2)
-                sys.stdout = open(1, "w", closefd=False)
-                sys.stderr = open(2, "w", closefd=False)
-                os.read(go_read, 1)  # blocks until the parent closes the pipe: the start signal
-                from govgate.cli import main
-
-                code = main(argv)
-            except BaseException:
-                import traceback
-
-                traceback.print_exc()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)  # no atexit handlers of the test process
-        os.close(out_write)
-        children.append((pid, out_read))
-    os.close(go_read)
-    os.close(go_write)  # go
-    results = []
-    for pid, out_read in children:
-        with open(out_read, encoding="utf-8") as out:
-            text = out.read()
-        _, status = os.waitpid(pid, 0)
-        results.append((os.waitstatus_to_exitcode(status), text))
-    return results
 
 
 @pytest.mark.slow
@@ -514,7 +275,7 @@ def test_eight_agents_at_once_give_exactly_one_rollout_every_time(
         one = _fresh(lab, request, tmp_path, trial)
         monkeypatch.setenv("GOVGATE_REPORT_DIR", one.settings.report_dir)
         try:
-            ratify(one, cluster)
+            ratify_as_approver_login(one, cluster)
             results = launch_at_once([*agent_args(one), "agent", "--once"], 8)
             detail = f"trial {trial}:\n" + "\n".join(
                 f"exit {code}:\n{out}" for code, out in results
@@ -539,7 +300,7 @@ def test_eight_agents_at_once_give_exactly_one_rollout_every_time(
             assert one.scalar("SELECT count(*) FROM os_audit WHERE kind = 'abort'") == 0
         finally:
             if cluster is not None:
-                cluster.drop_database(_db_name(one))
+                cluster.drop_database(one.db_name)
 
 
 # -- outages and signals -------------------------------------------------------------------
@@ -558,10 +319,10 @@ def own_pg():
 def outage_lab(own_pg, tmp_path):
     cluster, template = own_pg
     cluster.start()  # in case an earlier test left it stopped
-    made = _pg_lab(cluster, template, tmp_path)
+    made = copy_pg_lab(cluster, template, tmp_path)
     yield cluster, made
     cluster.start()
-    cluster.drop_database(_db_name(made))
+    cluster.drop_database(made.db_name)
 
 
 @pytest.mark.postgres
@@ -585,7 +346,7 @@ def test_postgres_stopped_while_the_agent_watches_it_waits_recovers_and_complete
         assert [e["event"] for e in watcher.events].count(
             "listening"
         ) == 2  # again, on a new connection
-        ratify(lab, cluster)
+        ratify_as_approver_login(lab, cluster)
         applied = watcher.wait_for("applied", timeout=10)
         watcher.wait_for("report_written", timeout=10)
     finally:
@@ -601,9 +362,9 @@ def test_postgres_stopped_mid_rollout_leaves_nothing_partial_then_the_agent_comp
     outage_lab, tmp_path
 ):
     cluster, lab = outage_lab
-    ratify(lab, cluster)
+    ratify_as_approver_login(lab, cluster)
     before = lab.snapshot()
-    proc, flag = child(lab, tmp_path, "audit", "wait")
+    proc, flag = AgentProcess.hooked(lab, tmp_path, "audit", "wait")
     try:
         proc.wait_for(
             "hook", timeout=30
@@ -633,9 +394,9 @@ def test_postgres_stopped_mid_rollout_leaves_nothing_partial_then_the_agent_comp
 
 
 def test_sigterm_during_a_rollout_rolls_it_back_and_exits(lab, request, tmp_path):
-    ratify(lab, cluster_of(lab, request))
+    ratify_as_approver_login(lab, cluster_of(lab, request))
     before = lab.snapshot(exclude=("os_audit",))
-    proc, _flag = child(lab, tmp_path, "dashboard", "sleep")
+    proc, _flag = AgentProcess.hooked(lab, tmp_path, "dashboard", "sleep")
     try:
         proc.wait_for("hook", timeout=30)
         started = time.monotonic()
@@ -657,48 +418,10 @@ def test_sigterm_during_a_rollout_rolls_it_back_and_exits(lab, request, tmp_path
 # -- no external emission -------------------------------------------------------------------
 
 
-def _emitting_hook(port: int, swallow: bool = False):
-    def hook(step, conn):
-        if step == "records":
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=2)
-            except Exception:
-                if not swallow:
-                    raise
-
-    return hook
-
-
-def test_an_outbound_connection_during_apply_is_refused_and_the_rollout_aborted(
-    lab, request, server
-):
-    ratify(lab, cluster_of(lab, request))
-    before = lab.snapshot(exclude=("os_audit",))
-    with pytest.raises(Aborted) as caught:
-        api.apply(lab.settings, hook=_emitting_hook(server.port))
-    target = f"127.0.0.1:{server.port}"
-    assert caught.value.step == "records"
-    assert target in caught.value.message and "rolled back" in caught.value.message
-    assert server.accepted == 0
-    assert lab.snapshot(exclude=("os_audit",)) == before
-    kind, detail = last_audit(lab)
-    assert kind == "abort" and detail["step"] == "records" and target in detail["cause"]
-    assert status_of(lab) == "READY"
-
-
-def test_a_swallowed_outbound_attempt_still_aborts_the_rollout(lab, request, server):
-    ratify(lab, cluster_of(lab, request))
-    before = lab.snapshot(exclude=("os_audit",))
-    with pytest.raises(Aborted, match=f"127.0.0.1:{server.port}"):
-        api.apply(lab.settings, hook=_emitting_hook(server.port, swallow=True))
-    assert lab.snapshot(exclude=("os_audit",)) == before
-    assert server.accepted == 0
-
-
 def test_the_agent_reports_a_refused_emission_and_does_not_retry_it(lab, request, server):
-    ratify(lab, cluster_of(lab, request))
+    ratify_as_approver_login(lab, cluster_of(lab, request))
     target = f"127.0.0.1:{server.port}"
-    events = run_events(lab.settings, once=True, hook=_emitting_hook(server.port))
+    events = run_events(lab.settings, once=True, hook=emitting_hook(server.port))
     by_name = {e.event: e for e in events}
     assert by_name["emission_blocked"].level == "error"
     assert by_name["emission_blocked"].get("target") == target
@@ -709,11 +432,11 @@ def test_the_agent_reports_a_refused_emission_and_does_not_retry_it(lab, request
     assert rollouts(lab) == []
 
     # Watching, the same approval on the same state is not tried again and again.
-    stop, watched, thread = _watch_in_thread(
-        lab.settings, interval=0.05, hook=_emitting_hook(server.port)
+    stop, watched, thread = watch_in_thread(
+        lab.settings, interval=0.05, hook=emitting_hook(server.port)
     )
     try:
-        _wait_until(lambda: any(e.event == "holding" for e in watched), 15, "holding")
+        wait_until(lambda: any(e.event == "holding" for e in watched), 15, "holding")
         time.sleep(0.5)
     finally:
         stop.set()
@@ -771,7 +494,7 @@ def _stat_inserts(lab: Lab, table: str) -> int:
 @pytest.mark.postgres
 @pytest.mark.parametrize("lab", ["postgres"], indirect=True)
 def test_the_agent_runs_as_its_least_privilege_role_and_only_reads_approvals(lab, pg, tmp_path):
-    as_agent = replace(lab, settings=replace(lab.settings, db_url=lab.settings.agent_url))
+    as_agent = with_settings(lab, db_url=lab.settings.agent_url)
     for privilege in ("INSERT", "UPDATE", "DELETE", "TRUNCATE"):
         assert (
             as_agent.scalar(
@@ -780,8 +503,8 @@ def test_the_agent_runs_as_its_least_privilege_role_and_only_reads_approvals(lab
             is False
         )
     assert as_agent.scalar("SELECT current_user") == AGENT_LOGIN
-    ratify(lab, pg)
-    _wait_until(lambda: _approval_writes(lab) == (1, 0, 0), 10, "the ratification's statistics")
+    ratify_as_approver_login(lab, pg)
+    wait_until(lambda: _approval_writes(lab) == (1, 0, 0), 10, "the ratification's statistics")
     before = _approval_writes(lab)
 
     run = AgentProcess.cli(as_agent, "--once", log_dir=tmp_path)  # both URLs are the agent's
@@ -791,5 +514,5 @@ def test_the_agent_runs_as_its_least_privilege_role_and_only_reads_approvals(lab
     assert status_of(lab) == "APPLIED"
     # The agent's backends report their statistics when they end: wait for its
     # rollout insert to show, then compare what was done to approvals.
-    _wait_until(lambda: _stat_inserts(lab, "os_rollouts") >= 1, 10, "the agent's statistics")
+    wait_until(lambda: _stat_inserts(lab, "os_rollouts") >= 1, 10, "the agent's statistics")
     assert _approval_writes(lab) == before

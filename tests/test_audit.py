@@ -1,33 +1,19 @@
-"""The audit trail (SPEC 4.9, 4.7): a hash chain that `govgate audit verify` checks.
+"""The audit trail (SPEC 4.9): a hash chain that `govgate audit verify` checks.
 
 After the runbook the chain holds the proposal, the ratification, the rollout and
 the rollback, in that order, and verifies. Editing any row, deleting a middle
-row, or cutting the last rollout or rollback event off the end makes `audit
-verify` exit 1 naming the row. A rollback of edited records is refused with the
-differences listed, and `--force` removes them anyway, audited as `forced`.
+row, or cutting the last rollout, rollback or forced event off the end makes
+`audit verify` exit 1 naming the row. (The forced rollback that appends a `forced`
+event is in test_rollback.py; each abort's audit row in test_faults.py and
+test_confinement.py; the proposal's own row in test_propose.py.)
 """
 
 from __future__ import annotations
 
 import json
 
-import pytest
-
-from conftest import ratify
-from govgate import api
-from govgate.runbook.gate import Status
-
-PROPOSAL = "PROP-AUTHMODEL-1"
-APPROVER = "approver@oneroof.example"
-
-
-def runbook(lab, *, rollback: bool = True) -> str:
-    """Ratify, apply and (by default) roll back; returns the rollout id."""
-    ratify(lab)
-    rollout_id = api.apply(lab.settings).rollout_id
-    if rollback:
-        api.rollback(lab.settings)
-    return rollout_id
+from support.constants import APPROVAL, PROPOSAL
+from support.labs import agent_args, runbook
 
 
 def audit_verify(gg, lab):
@@ -56,12 +42,12 @@ def test_the_trail_holds_proposal_ratification_rollout_and_rollback_in_order(lab
     assert [e["seq"] for e in events] == [1, 2, 3, 4, 5]
     proposal, ratification, applied, rolled = events[1:]
     assert proposal["proposal_id"] == ratification["proposal_id"] == PROPOSAL
-    assert ratification["detail"]["approval"] == "APR-BOOT-AUTHMODEL-1"
+    assert ratification["detail"]["approval"] == APPROVAL
     assert ratification["detail"]["sha256"] == proposal["detail"]["sha256"]
     assert (applied["rollout_id"], applied["actor"], applied["detail"]["approval"]) == (
         rollout_id,
         "govgate-agent",
-        "APR-BOOT-AUTHMODEL-1",
+        APPROVAL,
     )
     assert (rolled["rollout_id"], rolled["detail"]["restored"], rolled["detail"]["gap_after"]) == (
         rollout_id,
@@ -118,58 +104,8 @@ def test_deleting_the_audit_event_of_the_last_rollback_is_detected_naming_the_ro
     assert f"the rollback of {rollout_id} has no audit row" in broken.out
 
 
-@pytest.fixture
-def edited_rollout(lab):
-    """An applied rollout one of whose records a person changed by hand afterwards."""
-    rollout_id = runbook(lab, rollback=False)
-    lab.execute(
-        "UPDATE os_accountability SET authority = 'GOV-MOIT' "
-        "WHERE collection = 'transport_routes' AND duty = 'ownership'"
-    )
-    return rollout_id
-
-
-def test_rollback_of_edited_records_is_refused_listing_the_difference_and_changes_nothing(
-    lab, gg, edited_rollout
-):
-    before = lab.snapshot()
-    result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rollback")
-    assert result.code == 1, result.out
-    assert (
-        f"the records of rollout {edited_rollout} were edited since it ran; nothing was changed"
-        in result.err
-    )
-    assert "transport_routes/ownership now names GOV-MOIT, the rollout set GOV-DOT" in result.err
-    assert "--force" in result.err
-    assert lab.snapshot() == before
-
-
-def test_rollback_force_removes_edited_records_and_appends_a_forced_event(lab, gg, edited_rollout):
-    result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rollback", "--force")
-    assert result.code == 0, result.err
-    assert "(forced)" in result.out
-    assert "ownership gap is back to 210" in result.out
-    assert lab.scalar("SELECT COUNT(*) FROM os_accountability") == 0
-    events = api.audit_trail(lab.settings)
-    assert [e.kind for e in events][-2:] == ["rollback", "forced"]
-    forced = events[-1]
-    assert (forced.rollout_id, forced.actor, forced.detail["action"]) == (
-        edited_rollout,
-        "govgate-agent",
-        "rollback",
-    )
-    assert forced.detail["edits"] == [
-        "transport_routes/ownership now names GOV-MOIT, the rollout set GOV-DOT"
-    ]
-    assert audit_verify(gg, lab).code == 0
-    verdict = api.status(lab.settings)
-    assert (verdict.status, verdict.gap) == (Status.BLOCKED, 210)
-
-
 def test_deleting_the_forced_event_of_a_forced_rollback_is_detected(lab, gg, edited_rollout):
-    assert (
-        gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rollback", "--force").code == 0
-    )
+    assert gg(*agent_args(lab), "rollback", "--force").code == 0
     lab.execute("DELETE FROM os_audit WHERE kind = 'forced'")
     broken = audit_verify(gg, lab)
     assert broken.code == 1

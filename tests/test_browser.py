@@ -13,25 +13,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import ratify
 from govgate import api
+
+from support.constants import NO_CONFIG, ROOT
+from support.labs import ratify
+from support.pgcluster import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-ROOT = Path(__file__).resolve().parent.parent
 # The README's screenshot is only rewritten on request (it shows a time and a rollout id).
 README_SCREENSHOT = ROOT / "docs" / "screenshots" / "dashboard.png"
-PROPOSAL = "PROP-AUTHMODEL-1"
-APPROVER = "approver@oneroof.example"
 RELOAD_TIMEOUT = 30  # seconds; the page polls every 5
 
 try:
@@ -60,17 +58,11 @@ def chromium_available():
         pytest.skip(problem)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def dashboard(sqlite_lab, tmp_path, chromium_available):
     """`govgate serve` on a free loopback port, as its own process; yields its base URL."""
     port = free_port()
-    env = {**os.environ, "GOVGATE_CONFIG": str(tmp_path / "absent.toml")}
+    env = {**os.environ, **NO_CONFIG}
     log = open(tmp_path / "serve.log", "w+")
     proc = subprocess.Popen(
         [

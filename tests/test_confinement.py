@@ -6,6 +6,7 @@ prepared; on PostgreSQL the agent's least-privilege role is refused by the
 database, and, should that role have been granted too much, the pre-commit check
 (`pg_stat_xact_user_tables`, `pg_class`) catches the write. Either way the
 rollout aborts naming what was written, and every table is exactly as before.
+The same inside a rollback is in test_rollback.py.
 """
 
 from __future__ import annotations
@@ -13,50 +14,18 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from conftest import ratify
 from govgate import api
-from govgate.errors import Aborted
 from govgate.runbook.gate import Status
 
-PROPOSAL = "PROP-AUTHMODEL-1"
-APPROVER = "approver@oneroof.example"
-
-BILLING = (
-    "INSERT INTO billing_invoices (id, name, status, notes) VALUES (9001, 'stray', 'draft', 'x')"
+from support.labs import ratify
+from support.steps import (
+    CREATE_TABLE,
+    WRITE_AUTHORITIES,
+    WRITE_BILLING,
+    assert_aborted_and_nothing_written,
+    grant_too_much,
+    stray,
 )
-AUTHORITIES = "UPDATE os_authorities SET name = 'Hijacked' WHERE code = 'GOV-DOT'"
-CREATE_TABLE = "CREATE TABLE os_stray (id integer)"
-
-
-def stray(at_step: str, sql: str):
-    def hook(name, conn):
-        if name == at_step:
-            conn.execute(sa.text(sql))
-
-    return hook
-
-
-def audit_rows(lab) -> list[tuple]:
-    return lab.rows("SELECT seq, kind, detail FROM os_audit ORDER BY seq")
-
-
-def assert_aborted_and_nothing_written(lab, action, hook, step: str, *phrases: str) -> Aborted:
-    before, audit_before = lab.snapshot(exclude=("os_audit",)), audit_rows(lab)
-    with pytest.raises(Aborted) as aborted:
-        action(lab.settings, hook=hook)
-    assert aborted.value.step == step
-    for phrase in phrases:
-        assert phrase in aborted.value.message, aborted.value.message
-    assert lab.snapshot(exclude=("os_audit",)) == before
-    new = audit_rows(lab)[len(audit_before) :]
-    assert [kind for _, kind, _ in new] == ["abort"]
-    assert f'"step":"{step}"' in new[0][2]
-    return aborted.value
-
-
-def grant_too_much(lab) -> None:
-    """A misconfigured agent role: the database would let these writes through."""
-    lab.execute("GRANT INSERT, UPDATE ON billing_invoices, os_authorities TO gg_agent_login")
 
 
 @pytest.mark.parametrize("step", ["dashboard", "verify"])
@@ -64,7 +33,7 @@ def test_a_write_to_billing_invoices_inside_apply_is_caught_and_nothing_is_writt
     ratify(lab)
     invoices = lab.rows("SELECT * FROM billing_invoices ORDER BY id")
     assert_aborted_and_nothing_written(
-        lab, api.apply, stray(step, BILLING), step, "billing_invoices"
+        lab, api.apply, stray(step, WRITE_BILLING), step, "billing_invoices"
     )
     assert lab.rows("SELECT * FROM billing_invoices ORDER BY id") == invoices
     assert api.status(lab.settings).status is Status.READY
@@ -73,7 +42,7 @@ def test_a_write_to_billing_invoices_inside_apply_is_caught_and_nothing_is_writt
 def test_a_write_to_os_authorities_inside_apply_is_caught_and_nothing_is_written(lab):
     ratify(lab)
     assert_aborted_and_nothing_written(
-        lab, api.apply, stray("records", AUTHORITIES), "records", "os_authorities"
+        lab, api.apply, stray("records", WRITE_AUTHORITIES), "records", "os_authorities"
     )
     assert (
         lab.scalar("SELECT name FROM os_authorities WHERE code = 'GOV-DOT'")
@@ -99,7 +68,7 @@ def test_on_sqlite_the_authorizer_denies_the_stray_statement_itself(sqlite_lab):
     aborted = assert_aborted_and_nothing_written(
         sqlite_lab,
         api.apply,
-        stray("verify", BILLING),
+        stray("verify", WRITE_BILLING),
         "verify",
         "confinement: insert into billing_invoices",
     )
@@ -117,7 +86,7 @@ def test_on_postgres_the_agent_role_is_refused_the_stray_write_by_the_database(l
     assert_aborted_and_nothing_written(
         lab,
         api.apply,
-        stray("verify", BILLING),
+        stray("verify", WRITE_BILLING),
         "verify",
         "permission denied for table billing_invoices",
     )
@@ -128,17 +97,17 @@ def test_on_postgres_the_agent_role_is_refused_the_stray_write_by_the_database(l
     "sql,step,phrase",
     [
         (
-            BILLING,
+            WRITE_BILLING,
             "verify",
             "confinement: wrote billing_invoices (1 inserted, 0 updated, 0 deleted)",
         ),
         (
-            BILLING,
+            WRITE_BILLING,
             "dashboard",
             "confinement: wrote billing_invoices (1 inserted, 0 updated, 0 deleted)",
         ),
         (
-            AUTHORITIES,
+            WRITE_AUTHORITIES,
             "records",
             "confinement: wrote os_authorities (0 inserted, 1 updated, 0 deleted)",
         ),
@@ -160,14 +129,3 @@ def test_on_postgres_the_pre_commit_check_catches_what_an_overgranted_role_could
         lab, api.apply, stray(step, sql), "verify", "verification failed before commit", phrase
     )
     assert api.status(lab.settings).status is Status.READY
-
-
-def test_a_write_to_billing_invoices_inside_rollback_is_caught_audited_and_nothing_is_removed(lab):
-    ratify(lab)
-    api.apply(lab.settings)
-    if lab.backend == "postgres":
-        grant_too_much(lab)  # so that it is the rollback's own check, not the role, that catches it
-    assert_aborted_and_nothing_written(
-        lab, api.rollback, stray("prove", BILLING), "prove", "billing_invoices"
-    )
-    assert api.status(lab.settings).status is Status.APPLIED

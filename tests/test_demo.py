@@ -1,4 +1,8 @@
-"""The embedded default: `govgate demo` builds One-Roof, and the gate says BLOCKED, gap 210."""
+"""The embedded default: `govgate demo` builds One-Roof, and the gate says BLOCKED, gap 210.
+
+That the demo has the same fingerprint on both backends is in test_fingerprint.py; that its
+Directus tables are Directus's own is in test_directus_schema.py.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,18 @@ import json
 import pytest
 
 from govgate import api
-from govgate.config import Settings
+
+from support.constants import PROPOSAL
+from support.labs import agent_args
 
 
 def test_demo_then_status_is_blocked_with_a_gap_of_210(lab, gg):
-    result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "status", "--json")
+    result = gg(*agent_args(lab), "status", "--json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert data["status"] == "BLOCKED"
     assert data["gap"] == 210
-    assert data["proposal"] == "PROP-AUTHMODEL-1"
+    assert data["proposal"] == PROPOSAL
     assert any(r["code"] == "no-approval" for r in data["reasons"])
 
 
@@ -45,22 +51,11 @@ def test_demo_gap_is_210_split_by_authority_domain_and_collection(lab):
     assert all(len(duties) == 6 for duties in report.by_collection.values())
 
 
-@pytest.mark.postgres
-def test_postgres_demo_has_the_same_fingerprint_as_the_sqlite_demo(
-    sqlite_template, pg_template, pg
-):
-    on_sqlite = api.status(Settings(db_url=f"sqlite:///{sqlite_template}"))
-    on_postgres = api.status(Settings(db_url=pg.url(pg_template)))
-    assert on_sqlite.fingerprint == on_postgres.fingerprint
-    assert on_sqlite.proposal_sha256 == on_postgres.proposal_sha256
-    assert (on_sqlite.gap, on_postgres.gap) == (210, 210)
-
-
 def test_demo_command_builds_a_file_and_rebuilds_its_own_demo(tmp_path, gg):
     path = tmp_path / "demo.db"
     first = gg("demo", str(path))
     assert first.code == 0, first.err
-    assert "PROP-AUTHMODEL-1" in first.out
+    assert PROPOSAL in first.out
     again = gg("demo", str(path))
     assert again.code == 0, again.err
     status = gg("--db", f"sqlite:///{path}", "status")

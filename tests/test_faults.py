@@ -6,7 +6,8 @@ three faults, on SQLite and on PostgreSQL:
 - an exception raised just before the step;
 - the database connection killed just before the step (PostgreSQL: the backend is
   terminated by a superuser; SQLite: the connection is closed under the transaction);
-- kill -9 of the process running the command, just before the step.
+- kill -9 of the process running the command, just before the step
+  (support/faults_child.py).
 
 Afterwards every row of every table is compared with the state before the command.
 The first two leave exactly one new audit row, an `abort` naming the step; kill -9
@@ -19,7 +20,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -30,9 +30,11 @@ from govgate.runbook import apply as rollout
 from govgate.runbook import rollback as rollback_mod
 from govgate.runbook.gate import Status
 
-PROPOSAL = "PROP-AUTHMODEL-1"
-APPROVER = "approver@oneroof.example"
-CHILD = str(Path(__file__).resolve().parent / "faults_child.py")
+from support.constants import SUPPORT
+from support.labs import audit_rows, ratify
+from support.steps import assert_one_abort_row_naming
+
+CHILD = str(SUPPORT / "faults_child.py")
 
 STEPS = [pytest.param("apply", step, id=f"apply-{step}") for step in rollout.APPLY_STEPS] + [
     pytest.param("rollback", step, id=f"rollback-{step}") for step in rollback_mod.ROLLBACK_STEPS
@@ -42,13 +44,7 @@ every_step = pytest.mark.parametrize("action,step", STEPS)
 
 def prepare(lab, action: str) -> Status:
     """Ratify; for a rollback also apply. Returns the gate the fault must leave behind."""
-    api.ratify(
-        lab.settings,
-        PROPOSAL,
-        approver=APPROVER,
-        confirm=lambda request: request.approval_id,
-        interactive=True,
-    )
+    ratify(lab)
     if action == "apply":
         assert api.status(lab.settings).status is Status.READY
         return Status.READY
@@ -59,19 +55,6 @@ def prepare(lab, action: str) -> Status:
 
 def run(lab, action: str, hook=None):
     return (api.apply if action == "apply" else api.rollback)(lab.settings, hook=hook)
-
-
-def audit_rows(lab) -> list[tuple]:
-    return lab.rows("SELECT seq, kind, detail, hash FROM os_audit ORDER BY seq")
-
-
-def assert_one_abort_row_naming(lab, audit_before: list[tuple], step: str) -> None:
-    after = audit_rows(lab)
-    assert after[: len(audit_before)] == audit_before
-    new = after[len(audit_before) :]
-    assert [row[1] for row in new] == ["abort"], new
-    assert f'"step":"{step}"' in new[0][2]
-    assert api.audit_verify(lab.settings).ok
 
 
 def assert_back_where_it_was_and_can_run_again(lab, action: str, expected: Status) -> None:

@@ -1,7 +1,8 @@
 """`govgate init` creates what is missing and never alters what exists (SPEC 5, 7).
 
 And a database without the governance tables is an environment error (exit 3)
-that names the missing tables and the command that creates them.
+that names the missing tables and the command that creates them. What init registers
+in Directus's own tables is in test_directus_schema.py; `init --roles` in test_roles.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import sqlalchemy as sa
 
 from govgate.db.engine import make_engine
 
-from pgcluster import fresh_database_name
+from support.labs import snapshot
+from support.pgcluster import fresh_database_name
 
 # SPEC section 5: the columns that must exist, and each table's key.
 SPEC_COLUMNS = {
@@ -69,15 +71,8 @@ def _tables(url: str) -> set[str]:
 
 
 def _snapshot(url: str) -> dict:
-    def take(insp, conn):
-        out = {}
-        for name in sorted(insp.get_table_names()):
-            columns = [c["name"] for c in insp.get_columns(name)]
-            rows = conn.execute(sa.text(f'SELECT * FROM "{name}"')).fetchall()
-            out[name] = (columns, sorted((tuple(r) for r in rows), key=repr))
-        return out
-
-    return _inspect(url, take)
+    """Every table's column names and rows (and the list of views)."""
+    return snapshot(make_engine(url), columns=True)
 
 
 def _execute(url: str, *statements: str) -> None:
@@ -148,12 +143,13 @@ def test_init_twice_is_a_no_op_that_changes_no_row(empty_url, gg):
     assert _snapshot(empty_url) == before
 
 
-def test_init_on_a_demo_database_changes_nothing(lab, gg):
+def test_init_on_a_demo_database_changes_nothing_and_registers_nothing_in_directus(lab, gg):
     before = lab.snapshot()
     result = gg("--db", lab.url, "init")
     assert result.code == 0, result.err
     assert "none (all present)" in result.out
-    assert lab.snapshot() == before
+    assert "registered in Directus" not in result.out and "schema cache" not in result.out
+    assert lab.snapshot() == before  # directus_collections, _fields and _relations included
 
 
 def test_init_keeps_an_existing_authorities_table_its_extra_column_and_rows(empty_url, gg):

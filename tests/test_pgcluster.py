@@ -1,4 +1,4 @@
-"""Tests for the throwaway PostgreSQL cluster, against a real server."""
+"""support/pgcluster.py: the throwaway PostgreSQL cluster of the suite, against a real server."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import psycopg
 import pytest
 
-from pgcluster import PgCluster, fresh_database_name
+from support.pgcluster import PgCluster, fresh_database_name
 
 pytestmark = pytest.mark.postgres
 

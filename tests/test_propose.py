@@ -2,7 +2,8 @@
 can check authority by authority, with the proposal hash.
 
 Proposing the identical plan again changes nothing; a changed plan under the same
-id is refused; a partial plan predicts the gap it leaves.
+id is refused; a partial plan predicts the gap it leaves; each proposal is audited.
+Plans that are not valid are in test_plan.py.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import json
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-ONE_ROOF_PLAN = ROOT / "plans" / "oneroof-authmodel.yaml"
-SLOTS = {"GOV-DOT": (54, 9), "GOV-MOIT": (48, 8), "GOV-KG-SYS": (48, 8), "GOV-COUNCIL": (60, 10)}
+from support.constants import ONE_ROOF_PLAN, SLOTS
+from support.labs import agent_args
 
 FULL_PLAN_NEW_ID = (
     ONE_ROOF_PLAN.read_text(encoding="utf-8")
@@ -158,9 +158,7 @@ def test_a_partial_plan_predicts_the_gap_it_leaves(lab, gg, tmp_path):
     assert (frozen["gap_before"], frozen["predicted_gap"]) == (210, 210 - 54)
     assert len(frozen["slots"]) == 54
 
-    status = json.loads(
-        gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "status", "--json").out
-    )
+    status = json.loads(gg(*agent_args(lab), "status", "--json").out)
     assert (
         status["proposal"] == "PROP-TRANSPORT-1"
     )  # the newest proposal is the one the gate is about

@@ -1,4 +1,5 @@
-"""Rehearsal on a fresh copy of production: passes, leaves production untouched, drops the copy."""
+"""Rehearsal on a fresh copy of production (SPEC 4.8): passes, leaves production untouched,
+drops the copy, and a rehearsal-only approval never counts in production."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 
 from govgate import api
 from govgate.ops.rehearse import rehearse
+
+from support.labs import agent_args
 
 
 def _copies_left(lab) -> list[str]:
@@ -39,7 +42,7 @@ def test_rehearsal_passes_and_leaves_production_identical_and_drops_the_copy(
 ):
     before = lab.snapshot()
     copies_before = _copies_left(lab)
-    result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rehearse", "--json")
+    result = gg(*agent_args(lab), "rehearse", "--json")
     assert result.code == 0, result.out + result.err
     data = json.loads(result.out)
     assert data["ok"] and data["production_untouched"]
@@ -61,7 +64,7 @@ def test_rehearsal_passes_and_leaves_production_identical_and_drops_the_copy(
 
 
 def test_rehearsal_text_report_names_each_step_and_says_production_is_untouched(lab, gg):
-    result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rehearse")
+    result = gg(*agent_args(lab), "rehearse")
     assert result.code == 0, result.out + result.err
     for word in (
         "snapshot",
@@ -82,9 +85,7 @@ def test_rehearsal_with_a_plan_freezes_it_only_on_the_copy(lab, tmp_path, gg):
         "protected: [billing_*]\nassign:\n  GOV-DOT: [transport_*]\n"
     )
     before = lab.snapshot()
-    result = gg(
-        "--db", lab.url, "--agent-db", lab.settings.agent_url, "rehearse", str(plan), "--json"
-    )
+    result = gg(*agent_args(lab), "rehearse", str(plan), "--json")
     assert result.code == 0, result.out + result.err
     data = json.loads(result.out)
     assert data["proposal_id"] == "PROP-DOT-ONLY"
@@ -140,7 +141,7 @@ def test_a_rollback_that_cannot_restore_the_state_fails_at_the_rollback_step(lab
 def test_rehearsal_exits_1_when_production_is_not_as_the_proposal_expects(lab, gg):
     lab.execute("UPDATE os_settings SET value = 'on' WHERE key = 'external_emission'")
     before = lab.snapshot()
-    result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "rehearse")
+    result = gg(*agent_args(lab), "rehearse")
     assert result.code == 1
     assert "rehearsal FAILED at step 'apply'" in result.out
     assert "external_emission" in result.out

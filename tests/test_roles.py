@@ -16,12 +16,11 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from conftest import ratify
 from govgate import api
 from govgate.runbook.gate import Status
 
-PROPOSAL = "PROP-AUTHMODEL-1"
-APPROVER = "approver@oneroof.example"
+from support.constants import AGENT_LOGIN, APPROVAL
+from support.labs import agent_args, ratify
 
 pytestmark = pytest.mark.parametrize(
     "lab", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
@@ -85,7 +84,7 @@ def test_an_agent_connection_that_could_forge_approvals_blocks_the_gate_naming_i
 
 
 def test_doctor_says_the_agent_login_cannot_write_approvals_and_can_write_accountability(lab, gg):
-    result = gg("--db", lab.url, "--agent-db", lab.settings.agent_url, "doctor")
+    result = gg(*agent_args(lab), "doctor")
     assert result.code == 0, result.out + result.err
     assert (
         "agent on os_proposal_approvals: role gg_agent_login cannot write os_proposal_approvals"
@@ -125,14 +124,14 @@ def test_a_whole_rollout_and_its_rollback_run_as_the_agent_login_reading_approva
             }
     finally:
         engine.dispose()
-    assert who == "gg_agent_login"
+    assert who == AGENT_LOGIN
     assert can == {"SELECT": True, "INSERT": False, "UPDATE": False, "DELETE": False}
 
     applied = api.apply(lab.settings)
     assert (applied.records, applied.gap_after, applied.approval_id) == (
         210,
         0,
-        "APR-BOOT-AUTHMODEL-1",
+        APPROVAL,
     )
     assert api.status(lab.settings).status is Status.APPLIED
     assert lab.rows("SELECT applied_by FROM os_rollouts") == [("govgate-agent",)]
@@ -144,5 +143,5 @@ def test_a_whole_rollout_and_its_rollback_run_as_the_agent_login_reading_approva
 def test_the_approver_login_can_ratify_as_the_human(lab):
     as_approver = lab.settings.with_db(lab.approver_url, lab.settings.agent_url)
     result = ratify(lab, settings=as_approver)
-    assert result.approval_id == "APR-BOOT-AUTHMODEL-1"
+    assert result.approval_id == APPROVAL
     assert api.status(lab.settings).status is Status.READY

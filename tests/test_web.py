@@ -2,6 +2,8 @@
 
 Every page and its JSON twin, before and after a rollout; write methods refused on
 every path; read-only connections only; no external URL; semantic HTML and contrast.
+The same dashboard in a real browser is in test_browser.py; the standalone report page in
+test_report.py.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ with (
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
-from conftest import ratify
 from govgate import api
 from govgate.config import Settings
 from govgate.db import session as session_mod
@@ -28,14 +29,12 @@ from govgate.render import to_jsonable
 from govgate.runbook.report import sentences
 from govgate.web import app as web_app
 from govgate.web import views
-from govgate.web.pages import render_report_page
+
+from support.constants import AUTHORITIES, DUTIES, PROPOSAL
+from support.labs import ratify
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
-PROPOSAL = "PROP-AUTHMODEL-1"
-APPROVER = "approver@oneroof.example"
-AUTHORITIES = ("GOV-COUNCIL", "GOV-DOT", "GOV-KG-SYS", "GOV-MOIT")
-DUTIES = ("access", "change", "incident", "ownership", "retention", "stewardship")
 PAGES = ("/", "/approve", "/report", "/audit")
 TWINS = (
     "/status.json",
@@ -238,15 +237,6 @@ def test_every_view_follows_the_gate_through_ratification_rollout_and_rollback(l
     rolled_back = client.get("/report")
     assert rolled_back.status_code == 200 and "This rollout was rolled back" in rolled_back.text
     assert client.get("/report.json").json()["state"] == "rolled_back"
-
-
-def test_standalone_report_html_has_no_dashboard_chrome(sqlite_lab):
-    ratify(sqlite_lab)
-    api.apply(sqlite_lab.settings)
-    html = render_report_page(api.report(sqlite_lab.settings).data)
-    assert "<h1>Rollout report</h1>" in html and "Ownership gap: 210 before, 0 after." in html
-    assert "<script" not in html and "<nav" not in html and "govgate-watch" not in html
-    assert "http://" not in html and "https://" not in html
 
 
 # -- read-only by construction -------------------------------------------------------

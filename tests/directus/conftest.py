@@ -32,7 +32,7 @@ from govgate.config import Settings
 
 from .dlab import (
     AGENT_EMAIL,
-    AGENT_LOGIN,
+    DIRECTUS_AGENT_LOGIN,
     INSTALL_TIMEOUT_S,
     SUITE_DIR,
     TIMINGS,
@@ -90,11 +90,11 @@ def world(directus_lab, tmp_path_factory) -> World:
     init_result = api.init(operator, actor="operator")
     api.init(Settings(db_url=lab.superuser_url), actor="operator", roles=True)
     password = secrets.token_hex(12)
-    lab.execute(f"CREATE ROLE {AGENT_LOGIN} LOGIN PASSWORD '{password}' IN ROLE govgate_agent")
-    port = lab.env["PG_PORT"]
-    agent_url = (
-        f"postgresql+psycopg://{AGENT_LOGIN}:{password}@127.0.0.1:{port}/{lab.env['PG_DATABASE']}"
+    lab.execute(
+        f"CREATE ROLE {DIRECTUS_AGENT_LOGIN} LOGIN PASSWORD '{password}' IN ROLE govgate_agent"
     )
+    port = lab.env["PG_PORT"]
+    agent_url = f"postgresql+psycopg://{DIRECTUS_AGENT_LOGIN}:{password}@127.0.0.1:{port}/{lab.env['PG_DATABASE']}"
     seed_governance(lab.owner_url)
     users, tokens, policies = create_directus_users(lab)
     plans = tmp_path_factory.mktemp("plans")

@@ -22,16 +22,16 @@ from govgate import api
 from govgate.config import Settings
 from govgate.ops import demo as demo_mod
 
-from sqlhelp import sql_execute, sql_rows
+from support.constants import ROOT
+from support.sqlhelp import sql_execute, sql_rows
 
-ROOT = Path(__file__).resolve().parents[2]
 LAB_SCRIPT = ROOT / "scripts" / "directus-lab"
 SUITE_DIR = Path(__file__).resolve().parent
 INSTALL_TIMEOUT_S = 1200
 APPROVER_EMAIL = "approver@example.com"
 AGENT_EMAIL = "agent@example.com"
 ROGUE_EMAIL = "rogue-agent@example.com"
-AGENT_LOGIN = "gg_directus_agent"
+DIRECTUS_AGENT_LOGIN = "gg_directus_agent"
 TIMINGS: dict[str, float] = {}
 
 

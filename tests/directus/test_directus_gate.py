@@ -15,6 +15,7 @@ from govgate import api
 from govgate.errors import Refused
 
 from .dlab import AGENT_EMAIL, APPROVER_EMAIL, ROGUE_EMAIL
+from support.constants import NO_CONFIG
 
 
 def _codes(verdict) -> set[str]:
@@ -82,7 +83,7 @@ def test_an_approval_inserted_with_sql_keeps_the_gate_blocked_and_says_why(world
     assert verdict.status.value == "BLOCKED"
     assert _codes(verdict) == {"no-provenance"}
     monkeypatch.setenv("GOVGATE_DIRECTUS_AGENT_USER", AGENT_EMAIL)
-    monkeypatch.setenv("GOVGATE_CONFIG", "/nonexistent/govgate.toml")
+    monkeypatch.setenv("GOVGATE_CONFIG", NO_CONFIG["GOVGATE_CONFIG"])
     shown = gg(
         "--db", world.settings.db_url, "--agent-db", world.settings.agent_url, "status", "--why"
     )

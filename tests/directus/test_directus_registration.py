@@ -8,29 +8,19 @@ creates, and that clearing the schema cache fails softly.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from govgate.directus import registration as directus_meta
 
-from .dlab import SUITE_DIR
+from . import dump_schema as dump
+from support.constants import DIRECTUS_SCHEMA
 
-REAL = json.loads((SUITE_DIR / "data" / "directus-12.4.0-schema.json").read_text(encoding="utf-8"))
-
-
-def _dump_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("dump_schema", Path(SUITE_DIR) / "dump_schema.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+REAL = json.loads(DIRECTUS_SCHEMA.read_text(encoding="utf-8"))
 
 
 def test_the_reference_schema_is_what_this_directus_creates(directus_lab):
-    dump = _dump_module()
     engine = sa.create_engine(directus_lab.superuser_url)
     try:
         with engine.connect() as conn:

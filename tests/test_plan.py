@@ -1,4 +1,5 @@
-"""Bad plans get a clear error that says what and where, exit 2, and change nothing (SPEC 4.11, 6).
+"""Plan validation: a bad plan gets a clear error saying what and where, exit 2, and changes
+nothing (SPEC 4.11, 6).
 
 Every case is a real file run through the real command line, `govgate propose PLAN`,
 on SQLite and on PostgreSQL. The error must name the file and the exact line

@@ -39,7 +39,7 @@ def fresh_database_name(prefix: str = "gg") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}".lower()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
@@ -84,7 +84,7 @@ class PgCluster:
         """Create (but do not start) a cluster: pick the port and make the temp dir."""
         self.host = HOST
         self._port_given = port is not None
-        self.port = port if port is not None else _free_port()
+        self.port = port if port is not None else free_port()
         self._bindir = _find_bindir()
         self._as_root = os.geteuid() == 0
         self._root_dir = tempfile.mkdtemp(prefix="pgcluster-", dir=base_dir)
@@ -202,7 +202,7 @@ class PgCluster:
             tail = self._log_tail(offset)
             if self._started_once or self._port_given or not any(m in tail for m in _PORT_IN_USE):
                 break
-            self.port = _free_port()
+            self.port = free_port()
         raise RuntimeError(
             f"PostgreSQL failed to start on {self.host}:{self.port} (pg_ctl exit {r.returncode}):\n"
             f"{r.stdout}{r.stderr}\n--- tail of {self.logfile} ---\n{tail}"

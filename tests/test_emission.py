@@ -4,7 +4,9 @@ While a guard is up the process reaches its database, the configured local
 Directus and unix sockets, and nothing else: not another port on the same
 host, not a DNS lookup of a foreign name, not a UDP datagram, not a child
 process. Refused attempts raise EmissionBlocked where they are made and are
-recorded, so a caller that swallowed the exception is still caught.
+recorded, so a caller that swallowed the exception is still caught. An
+outbound connection made inside a rollout aborts it with nothing written; how
+the agent reports such an abort is in test_agent.py.
 """
 
 from __future__ import annotations
@@ -19,17 +21,11 @@ import pytest
 
 from govgate import api
 from govgate.config import Settings
-from govgate.errors import EmissionBlocked
+from govgate.errors import Aborted, EmissionBlocked
 from govgate.guards import emission as netguard
 
-from tinyserver import TinyServer
-
-
-@pytest.fixture
-def server():
-    s = TinyServer()
-    yield s
-    s.close()
+from support.labs import last_audit, ratify
+from support.steps import emitting_hook
 
 
 def db_at(port: int, host: str = "127.0.0.1", **more) -> Settings:
@@ -177,3 +173,30 @@ def test_the_real_database_works_under_the_guard(lab, pg, server):
         with pytest.raises(EmissionBlocked):
             socket.create_connection(("127.0.0.1", server.port), timeout=2)
     assert len(guard.attempts) == 1
+
+
+# -- inside a rollout ------------------------------------------------------------------------
+
+
+def test_an_outbound_connection_during_apply_is_refused_and_the_rollout_aborted(lab, server):
+    ratify(lab)
+    before = lab.snapshot(exclude=("os_audit",))
+    with pytest.raises(Aborted) as caught:
+        api.apply(lab.settings, hook=emitting_hook(server.port))
+    target = f"127.0.0.1:{server.port}"
+    assert caught.value.step == "records"
+    assert target in caught.value.message and "rolled back" in caught.value.message
+    assert server.accepted == 0
+    assert lab.snapshot(exclude=("os_audit",)) == before
+    kind, detail = last_audit(lab)
+    assert kind == "abort" and detail["step"] == "records" and target in detail["cause"]
+    assert api.status(lab.settings).status.value == "READY"
+
+
+def test_a_swallowed_outbound_attempt_still_aborts_the_rollout(lab, server):
+    ratify(lab)
+    before = lab.snapshot(exclude=("os_audit",))
+    with pytest.raises(Aborted, match=f"127.0.0.1:{server.port}"):
+        api.apply(lab.settings, hook=emitting_hook(server.port, swallow=True))
+    assert lab.snapshot(exclude=("os_audit",)) == before
+    assert server.accepted == 0

@@ -13,16 +13,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .config import Settings
+from .db import anchor
 from .db import audit as audit_mod
 from .db.engine import Mode
 from .db.session import Database, session
 from .db.state import read_state
-from .directus import registration
+from .directus import identity, registration
 from .errors import GovgateError, Refused
 from .ops import demo as demo_mod
 from .ops import doctor as doctor_mod
 from .ops import init as init_mod
 from .ops import rehearse as rehearse_mod
+from .ops import upgrade as upgrade_mod
 from .runbook import apply as apply_mod
 from .runbook import gate as gate_mod
 from .runbook import proposal as prop
@@ -35,6 +37,7 @@ from .runbook.verify import VerifyResult, verify_rollout
 
 # Results the front ends render, named here so that they import one module.
 DemoResult = demo_mod.DemoResult
+ExportResult = anchor.ExportResult
 InitResult = init_mod.InitResult
 
 
@@ -70,6 +73,12 @@ def init(settings: Settings, *, actor: str, roles: bool = False) -> init_mod.Ini
             result = init_mod.create_roles(conn, result)
     # after the commit: Directus reloads its schema
     return registration.after_init(settings, result)
+
+
+def upgrade(settings: Settings, *, actor: str) -> upgrade_mod.UpgradeResult:
+    """Migrate govgate's own tables to this version in one locked transaction."""
+    with _session(settings, lock=True) as conn:
+        return upgrade_mod.upgrade(conn, actor)
 
 
 # -- read commands ---------------------------------------------------------------
@@ -111,9 +120,35 @@ def audit_trail(settings: Settings, limit: int | None = None) -> list[audit_mod.
         return audit_mod.events(conn, limit)
 
 
-def audit_verify(settings: Settings) -> audit_mod.ChainCheck:
+def audit_verify(settings: Settings, checkpoint: str | None = None) -> audit_mod.ChainCheck:
+    """Walk the audit chain and cross-check it with the journal (and CHECKPOINT, a file).
+
+    CHECKPOINT is an export's head.json or a report file carrying the audit head;
+    a missing or malformed one is BadInput, before the database is read. With it
+    the result is an AnchoredCheck.
+    """
+    anchored = anchor.load_checkpoint(checkpoint) if checkpoint is not None else None
     with _session(settings, Mode.READ) as conn:
-        return audit_mod.verify_chain(conn)
+        return audit_mod.verify_chain(
+            conn, directus=identity.in_use(conn, settings), checkpoint=anchored
+        )
+
+
+def audit_head(settings: Settings) -> tuple[int, str]:
+    """The newest audit row's (seq, hash); (0, GENESIS) when the trail is empty."""
+    with _session(settings, Mode.READ) as conn:
+        trail = audit_mod.events(conn, limit=1)
+    return (trail[-1].seq, trail[-1].hash) if trail else (0, audit_mod.GENESIS)
+
+
+def audit_export(settings: Settings, folder: str) -> anchor.ExportResult:
+    """Write the trail (FOLDER/audit.jsonl) and its head (FOLDER/head.json, a checkpoint).
+
+    FOLDER must be new, empty or a previous export (BadInput otherwise); a previous
+    export is replaced only while the trail still matches it (CheckFailed otherwise).
+    """
+    with _session(settings, Mode.READ) as conn:
+        return anchor.export(conn, folder, directus=identity.in_use(conn, settings))
 
 
 # -- ratify (the human path) --------------------------------------------------------
@@ -155,19 +190,41 @@ def ratify(
 
 
 def apply(
-    settings: Settings, *, dry_run: bool = False, hook: apply_mod.StepHook | None = None
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    hook: apply_mod.StepHook | None = None,
+    actor: str | None = None,
 ) -> apply_mod.RolloutResult:
-    """Run the ratified rollout through the agent's connection (see runbook.apply)."""
+    """Run the ratified rollout through the agent's connection (see runbook.apply).
+
+    ACTOR is who is recorded as applying it: a person at the command line, else the agent.
+    """
     with Database(settings.agent_url) as db:
-        return apply_mod.apply(db, settings, dry_run=dry_run, hook=hook)
+        return apply_mod.apply(db, settings, dry_run=dry_run, hook=hook, actor=actor)
 
 
 def rollback(
-    settings: Settings, *, force: bool = False, hook: apply_mod.StepHook | None = None
+    settings: Settings,
+    *,
+    force: bool = False,
+    hook: apply_mod.StepHook | None = None,
+    actor: str | None = None,
+    rollout_id: str | None = None,
+    proposal_id: str | None = None,
 ) -> rollback_mod.RollbackResult:
-    """Undo the current proposal's rollout (see runbook.rollback)."""
+    """Undo a rollout in effect: ROLLOUT_ID, else PROPOSAL_ID's, else the latest (see
+    runbook.rollback), recorded as ACTOR (default the agent)."""
     with Database(settings.agent_url) as db:
-        return rollback_mod.rollback(db, settings, force=force, hook=hook)
+        return rollback_mod.rollback(
+            db,
+            settings,
+            force=force,
+            hook=hook,
+            actor=actor,
+            rollout_id=rollout_id,
+            proposal_id=proposal_id,
+        )
 
 
 def verify(settings: Settings, rollout_id: str | None = None) -> VerifyResult:

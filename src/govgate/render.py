@@ -2,6 +2,12 @@
 
 `to_jsonable` turns any result into plain data; `text_lines` turns it into the
 lines a person reads. Colour is Rich's to decide: only on a terminal.
+
+Data is shown, never obeyed: every line `text_lines` returns passes `text.escape`, which
+writes control, bidi and invisible formatting characters as visible escapes. The lines'
+own wording holds no such character (each line is one line: a reason and its fix are
+two), so what gets escaped is always data: a title, a name, an actor. `to_json` writes
+the same characters as `\\u` escapes.
 """
 
 from __future__ import annotations
@@ -11,16 +17,18 @@ import enum
 import json
 from functools import singledispatch
 
-from rich.text import Text
+from rich.text import Span, Text
 
-from .db import audit
+from .db import anchor, audit
 from .ops import doctor, rehearse
 from .ops import init as setup
+from .ops import upgrade as upgrade_mod
 from .ops.demo import DemoResult
 from .runbook import apply as rollout
 from .runbook import gap, gate, proposal, ratify, verify
 from .runbook import rollback as rollback_mod
 from .runbook.report import Report, sentences
+from .text import escape, json_safe
 
 
 def to_jsonable(value):
@@ -45,7 +53,7 @@ def to_jsonable(value):
 
 
 def to_json(value) -> str:
-    return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+    return json_safe(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
 
 
 def _verdict_json(v: gate.GateVerdict) -> dict:
@@ -71,21 +79,42 @@ _COLOUR = {
     gate.Status.BLOCKED: "bold red",
     gate.Status.READY: "bold yellow",
     gate.Status.APPLIED: "bold green",
+    gate.Status.DRIFTED: "bold magenta",
 }
 
 
+def text_lines(value, **opts) -> list:
+    """The lines a person reads for VALUE (str or Rich Text), every one escaped."""
+    return [_safe(line) for line in _lines(value, **opts)]
+
+
+def _safe(line):
+    """LINE with `text.escape` applied; a Rich Text keeps its styles."""
+    if not isinstance(line, Text):
+        return escape(line)
+    if line.plain.isprintable():
+        return line
+    cuts = sorted({0, len(line), *(i for span in line.spans for i in (span.start, span.end))})
+    out = Text(style=line.style, end=line.end)
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        piece = line[start:end]  # its spans cover all of it
+        shown = escape(piece.plain)
+        out.append_text(Text(shown, spans=[Span(0, len(shown), x.style) for x in piece.spans]))
+    return out
+
+
 @singledispatch
-def text_lines(value, **opts) -> list[str]:
+def _lines(value, **opts) -> list:
     return [str(value)]
 
 
-@text_lines.register
+@_lines.register
 def _(v: gate.GateVerdict, why: bool = False, **_) -> list[str]:
     lines: list = [Text(v.status.value, style=_COLOUR[v.status])]
     if not why:
         return lines
     lines.append(f"proposal: {v.proposal_id or 'none'}   gap: {v.gap}")
-    lines += [f"  • {r.message}\n    → {r.fix}" for r in v.reasons]
+    lines += [line for r in v.reasons for line in (f"  • {r.message}", f"    → {r.fix}")]
     if v.status is gate.Status.READY:
         lines.append(
             f"  approval {v.approval_id} is in place and production is exactly as expected"
@@ -96,7 +125,7 @@ def _(v: gate.GateVerdict, why: bool = False, **_) -> list[str]:
     return lines
 
 
-@text_lines.register
+@_lines.register
 def _(r: gap.GapReport, **_) -> list[str]:
     lines = [
         f"ownership gap: {r.total} of {r.slots} slots uncovered"
@@ -117,7 +146,7 @@ def _(r: gap.GapReport, **_) -> list[str]:
     return lines
 
 
-@text_lines.register
+@_lines.register
 def _(r: proposal.ProposeResult, **_) -> list[str]:
     p = r.proposal
     head = "frozen" if r.created else "already frozen, identical: nothing changed"
@@ -129,7 +158,7 @@ def _(r: proposal.ProposeResult, **_) -> list[str]:
     ]
 
 
-@text_lines.register
+@_lines.register
 def _(r: DemoResult, **_) -> list[str]:
     return [
         f"demo built at {r.url}",
@@ -141,7 +170,7 @@ def _(r: DemoResult, **_) -> list[str]:
     ]
 
 
-@text_lines.register
+@_lines.register
 def _(r: setup.InitResult, **_) -> list[str]:
     lines = [f"schema version {r.schema_version}"]
     lines.append("created tables: " + (", ".join(r.created_tables) or "none (all present)"))
@@ -156,25 +185,64 @@ def _(r: setup.InitResult, **_) -> list[str]:
     return lines
 
 
-@text_lines.register
+@_lines.register
+def _(r: upgrade_mod.UpgradeResult, **_) -> list[str]:
+    if not r.changed:
+        return [f"govgate's tables are at revision {r.after} already: nothing to do"]
+    return [
+        styled("upgraded", "green", f": govgate's tables from revision {r.before} to {r.after}")
+    ]
+
+
+@_lines.register
 def _(r: audit.ChainCheck, **_) -> list[str]:
     if r.ok:
         return [styled("audit chain intact", "green", f": {r.rows} rows")]
     return [styled("audit chain BROKEN", "red", f": {r.problem}")]
 
 
-@text_lines.register(list)
+@_lines.register
+def _(r: audit.AnchoredCheck, **_) -> list[str]:
+    cp = r.checkpoint
+    seen = f"the checkpoint of {cp.at} (row {cp.seq}, {cp.source})" if cp else "no checkpoint"
+    if not r.ok:
+        return [styled("audit chain BROKEN", "red", f": {r.problem}"), f"  checked against {seen}"]
+    anchored = (
+        f"  anchored: row {cp.seq} still has the hash recorded by {seen}"
+        if cp and cp.seq
+        else f"  anchored: {seen} saw an empty trail"
+    )
+    return [styled("audit chain intact", "green", f": {r.rows} rows"), anchored]
+
+
+@_lines.register
+def _(r: anchor.ExportResult, **_) -> list[str]:
+    replaced = " (replacing the previous export)" if r.replaced else ""
+    lines: list = [
+        styled("exported", "green", f": {r.rows} audit rows to {r.folder}{replaced}"),
+        f"  head: row {r.head_seq}, hash {r.head_hash}",
+        f"  database id: {r.database_id or 'none'}; exported at {r.exported_at}",
+        f"  audit.jsonl SHA-256: {r.audit_jsonl_sha256}",
+        "  keep head.json where the database's owners cannot change it; check with "
+        f"`govgate audit verify --checkpoint {r.folder}/head.json`",
+    ]
+    if not r.chain.ok:
+        lines.append(styled("  the chain is BROKEN", "red", f": {r.chain.problem}"))
+    return lines
+
+
+@_lines.register(list)
 def _(items: list, **opts) -> list[str]:
-    return [line for item in items for line in text_lines(item, **opts)]
+    return [line for item in items for line in _lines(item, **opts)]
 
 
-@text_lines.register
+@_lines.register
 def _(e: audit.AuditEvent, **_) -> list[str]:
     refs = " ".join(x for x in (e.proposal_id, e.rollout_id) if x)
     return [f"#{e.seq:<4} {e.at[:19]}  {e.kind:<12} {e.actor:<20} {refs}  {json.dumps(e.detail)}"]
 
 
-@text_lines.register
+@_lines.register
 def _(r: verify.VerifyResult, **_) -> list[str]:
     if not r.checks:
         return ["nothing to verify: no rollout is in effect"]
@@ -185,7 +253,7 @@ def _(r: verify.VerifyResult, **_) -> list[str]:
     ]
 
 
-@text_lines.register
+@_lines.register
 def _(r: rollout.RolloutResult, **_) -> list[str]:
     head = (
         styled("DRY RUN", "yellow", f": everything ran and was rolled back: rollout {r.rollout_id}")
@@ -195,7 +263,7 @@ def _(r: rollout.RolloutResult, **_) -> list[str]:
     return [head, *sentences(r.report)]
 
 
-@text_lines.register
+@_lines.register
 def _(r: rollback_mod.RollbackResult, **_) -> list[str]:
     lines: list = [
         styled(
@@ -224,12 +292,12 @@ def _(r: rollback_mod.RollbackResult, **_) -> list[str]:
     return lines
 
 
-@text_lines.register
+@_lines.register
 def _(r: Report, **_) -> list[str]:
     return sentences(r.data)
 
 
-@text_lines.register
+@_lines.register
 def _(r: ratify.RatifyResult, **_) -> list[str]:
     return [
         styled("ratified", "green", f": approval {r.approval_id} for proposal {r.proposal_id}"),
@@ -238,7 +306,7 @@ def _(r: ratify.RatifyResult, **_) -> list[str]:
     ]
 
 
-@text_lines.register
+@_lines.register
 def _(r: doctor.DoctorResult, **_) -> list[str]:
     def word(f):
         return ("warn", "yellow") if f.warning else ("ok  ", "green") if f.ok else ("FAIL", "red")
@@ -246,7 +314,7 @@ def _(r: doctor.DoctorResult, **_) -> list[str]:
     return [styled(*word(f), f" {f.name}: {f.detail}") for f in r.findings]
 
 
-@text_lines.register
+@_lines.register
 def _(r: rehearse.RehearsalResult, **_) -> list[str]:
     head = (
         styled("rehearsal passed", "green", f": proposal {r.proposal_id}")

@@ -2,7 +2,9 @@
 
 The agent yields `Event`s; the command line writes `line(event)` for each, so a
 journal (systemd, a log shipper reading a file) gets one parseable record per
-event and never a multi-line traceback.
+event and never a multi-line traceback. Names and titles inside the fields come from
+plans and the database: control, bidi and invisible formatting characters are written as
+`\\u` escapes (`text.json_safe`), so a log read at a terminal shows them instead of obeying.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from ..text import json_safe
 
 LEVELS = ("debug", "info", "warning", "error")
 RESERVED = ("ts", "level", "event")
@@ -47,8 +51,10 @@ def event(name: str, level: str = "info", **fields) -> Event:
 
 
 def line(ev: Event) -> str:
-    """The event as one line of JSON (no newline inside, whatever the fields hold)."""
-    return json.dumps(ev.to_dict(), ensure_ascii=False, default=str, separators=(",", ":"))
+    """The event as one line of JSON (no newline, no control or bidi character inside, whatever
+    the fields hold)."""
+    text = json.dumps(ev.to_dict(), ensure_ascii=False, default=str, separators=(",", ":"))
+    return json_safe(text)
 
 
 def status_event(v) -> Event:

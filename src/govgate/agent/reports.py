@@ -1,14 +1,21 @@
-"""After a rollout: verify it on committed state, and write its report files (JSON and text)."""
+"""After a rollout: verify it on committed state, and write its report files (JSON and text).
+
+Both files carry the audit trail's head as read after the commit (its newest row's seq
+and hash, in `verification.audit_head` and in one sentence of the text), so every report
+is a checkpoint for `govgate audit verify --checkpoint`.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import api
 from ..config import Settings
-from ..errors import Refused
+from ..db.anchor import head_line
+from ..errors import GovgateError, Refused
 from ..runbook.report import sentences
 from ..runbook.verify import VerifyResult
 from .events import Event, event
@@ -44,7 +51,16 @@ def verify_and_report(settings: Settings, rollout_id: str) -> tuple[bool, list[E
         return verification.ok, said
     report.pop("state", None)  # the file holds the report as journaled with the rollout
     try:
-        json_path, text_path = write_report(settings.report_dir, rollout_id, report, verification)
+        head: tuple[int, str] | None = api.audit_head(settings)
+    except GovgateError as exc:
+        head = None
+        said.append(
+            event("audit_head_unavailable", "warning", rollout=rollout_id, error=exc.message)
+        )
+    try:
+        json_path, text_path = write_report(
+            settings.report_dir, rollout_id, report, verification, audit_head=head
+        )
     except OSError as exc:
         said.append(
             event(
@@ -63,9 +79,18 @@ def verify_and_report(settings: Settings, rollout_id: str) -> tuple[bool, list[E
 
 
 def write_report(
-    report_dir: str | os.PathLike, rollout_id: str, report: dict, verification: VerifyResult
+    report_dir: str | os.PathLike,
+    rollout_id: str,
+    report: dict,
+    verification: VerifyResult,
+    *,
+    audit_head: tuple[int, str] | None = None,
 ) -> tuple[Path, Path]:
-    """Write REPORT_DIR/<rollout>.json and .txt (each atomically); returns both paths."""
+    """Write REPORT_DIR/<rollout>.json and .txt (each atomically); returns both paths.
+
+    AUDIT_HEAD, the audit trail's (seq, hash) after the commit, goes into both files
+    (`verification.audit_head` with the time it was read, and one sentence of the text).
+    """
     folder = Path(report_dir)
     folder.mkdir(parents=True, exist_ok=True)
     data = dict(report)
@@ -73,12 +98,19 @@ def write_report(
         "ok": verification.ok,
         "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in verification.checks],
     }
+    head_sentence = []
+    if audit_head is not None:
+        seq, digest = audit_head
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        data["verification"]["audit_head"] = {"seq": seq, "hash": digest, "at": at}
+        head_sentence = [head_line(seq, digest, at)]
     words = "all green" if verification.ok else "FAILED"
     text = [
         *sentences(report),
         "",
         f"Verification after commit: {words}.",
         *[f"  {'✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in verification.checks],
+        *head_sentence,
     ]
     paths = folder / f"{rollout_id}.json", folder / f"{rollout_id}.txt"
     _atomic_write(paths[0], json.dumps(data, indent=2, ensure_ascii=False) + "\n")

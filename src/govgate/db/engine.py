@@ -116,17 +116,6 @@ def quote(conn: Connection, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
 
 
-def privileges(conn: Connection, table: str, wanted: tuple[str, ...]) -> list[str]:
-    """Which of the WANTED privileges the connection's PostgreSQL role has on TABLE."""
-    return [
-        p
-        for p in wanted
-        if conn.execute(
-            sa.text("SELECT has_table_privilege(current_user, :t, :p)"), {"t": table, "p": p}
-        ).scalar()
-    ]
-
-
 def table_names(conn: Connection) -> set[str]:
     """Names of the tables (not views) in the connection's database."""
     return set(sa.inspect(conn).get_table_names())

@@ -113,6 +113,16 @@ audit = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
+# Which approval each rollout used: the approval id is the key, so an approval is used once,
+# ever. Written only by the custody trigger on os_rollouts (db/custody.py), never by code.
+approval_uses = sa.Table(
+    "os_approval_uses",
+    metadata,
+    sa.Column("approval_id", sa.String(100), primary_key=True),
+    sa.Column("rollout_id", sa.String(64), nullable=False),
+    sa.Column("used_at", sa.String(40), nullable=False),
+)
+
 settings = sa.Table(
     "os_settings",
     metadata,
@@ -139,6 +149,8 @@ GOVERNANCE_TABLES = (
 )
 OWN_TABLES = ("os_proposals", "os_rollouts", "os_audit", "os_settings", "os_outbox")
 ALL_TABLES = GOVERNANCE_TABLES + OWN_TABLES
+# Tables of a later schema revision: `govgate upgrade` creates them on an older database.
+CUSTODY_TABLES = ("os_approval_uses",)
 
 # Rows of os_settings that init writes once and never overwrites.
 DEFAULT_SETTINGS = {"schema_version": SCHEMA_VERSION, "external_emission": "off"}

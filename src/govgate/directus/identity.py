@@ -12,11 +12,18 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..config import check_against
 from .tables import access, activity, permissions, policies, roles, users
 
 
 def in_use(conn: Connection, settings) -> bool:
-    """Directus mode: as configured (`[directus] enabled`), else detected from its tables."""
+    """Directus mode: as configured (`[directus] enabled`), else detected from its tables.
+
+    Raises BadInput when the configuration switches it off on a database that has
+    Directus's tables: provenance is never switched off silently.
+    """
+    if settings.directus is False:
+        check_against(settings, is_directus(conn))
     return settings.directus if settings.directus is not None else is_directus(conn)
 
 
@@ -143,3 +150,15 @@ def provenance(conn: Connection, collection: str, item: str) -> Provenance:
             if action == "update"
         )
     return Provenance(creators, editors)
+
+
+def editors(conn: Connection, collection: str) -> tuple[str, ...]:
+    """The users (e-mail, else id) Directus recorded updating or deleting items of COLLECTION."""
+    act, u = activity.c, users.c
+    rows = conn.execute(
+        sa.select(sa.func.coalesce(u.email, sa.cast(act.user, sa.String)))
+        .select_from(activity.outerjoin(users, users.c.id == act.user))
+        .where(act.collection == collection, act.action.in_(("update", "delete")))
+        .distinct()
+    ).scalars()
+    return tuple(sorted(str(r) for r in rows if r is not None))

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from ..config import Settings, mask_url
 from ..db import schema as s
-from ..db.engine import privileges
+from ..db.privileges import privileges
 from ..directus import identity
 from ..directus import tables as dx
 from ..guards import confinement as confine
@@ -94,8 +94,12 @@ def agent_findings(
     tables += confine.protected_tables(conn, protected)
     out = []
     for table in tables:
-        can = privileges(conn, table, ("INSERT", "UPDATE", "DELETE"))
-        should = table in confine.ROLLOUT_TABLES or table in confine.DIRECTUS_TABLES
+        # the bare privileges: how each is reached is the gate's to explain
+        can = [p.split(" (")[0] for p in privileges(conn, table, ("INSERT", "UPDATE", "DELETE"))]
+        # os_approval_uses is written by the custody trigger alone, never by the agent itself
+        should = table != "os_approval_uses" and (
+            table in confine.ROLLOUT_TABLES or table in confine.DIRECTUS_TABLES
+        )
         ok = bool(can) if should else not can
         verb = ("can " + "/".join(can).lower()) if can else "cannot write"
         out.append(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..db import audit
+from ..db import audit, custody, migrate
 from ..db import schema as s
 from ..db import wakeup as notify
 from ..db.engine import quote
@@ -32,14 +32,19 @@ def create_missing(conn: Connection, actor: str) -> InitResult:
     `init` event only when something was created.
     """
     present = set(sa.inspect(conn).get_table_names())
-    missing = [t for t in s.ALL_TABLES if t not in present]
+    # A database govgate already journals in is migrated by `govgate upgrade`, not here:
+    # init never gives an older journal the tables of a newer revision.
+    fresh = custody.revision(conn) is None
+    wanted = s.ALL_TABLES + (s.CUSTODY_TABLES if fresh else ())
+    missing = [t for t in wanted if t not in present]
     s.metadata.create_all(conn, tables=[s.metadata.tables[t] for t in missing])
-    notify.install(
-        conn
-    )  # PostgreSQL: the trigger that wakes the agent on a new approval; no rows touched
-    registered = directus_meta.register(
-        conn, missing
-    )  # Directus: show them in the app (missing rows only)
+    if fresh:
+        custody.install(conn)
+        migrate.stamp_head(conn)
+    # PostgreSQL: the trigger that wakes the agent on a new approval; no rows touched
+    notify.install(conn)
+    # Directus: show them in the app (missing rows only)
+    registered = directus_meta.register(conn, missing)
     have = {k for (k,) in conn.execute(sa.select(s.settings.c.key))}
     new_settings = [k for k in s.DEFAULT_SETTINGS if k not in have]
     if new_settings:
@@ -71,6 +76,8 @@ _AGENT_GRANTS = (
             "os_governed_collections",
             "os_duties",
             "os_proposal_approvals",
+            "os_approval_uses",
+            "os_alembic_version",
             "os_proposals",
             "os_settings",
             "os_outbox",
@@ -102,6 +109,8 @@ _APPROVER_GRANTS = (
             "os_governed_collections",
             "os_duties",
             "os_proposal_approvals",
+            "os_approval_uses",
+            "os_alembic_version",
             "os_proposals",
             "os_settings",
             "os_accountability",

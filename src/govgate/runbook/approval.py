@@ -66,7 +66,9 @@ def _unusable(
     proposal: prop.Proposal,
     approval: Approval,
     directus: bool,
+    used_by: str | None = None,
 ) -> list[Reason]:
+    """Why APPROVAL cannot stand behind PROPOSAL; USED_BY: the one rollout that may use it."""
     fix_new = f"a human ratifies proposal {proposal.id} again: `govgate ratify {proposal.id}`"
     if is_rehearsal_approval(approval) and not settings.rehearsal:
         return [
@@ -97,7 +99,7 @@ def _unusable(
         ]
     used = conn.execute(
         sa.select(s.rollouts.c.id, s.rollouts.c.status).where(
-            s.rollouts.c.approval_id == approval.id
+            s.rollouts.c.approval_id == approval.id, s.rollouts.c.id != (used_by or "")
         )
     ).first()
     if used is not None:
@@ -196,3 +198,50 @@ def _provenance_reasons(
             )
         ]
     return []
+
+
+def custody_reasons(
+    conn: Connection,
+    settings: Settings,
+    proposal: prop.Proposal,
+    rollout_id: str,
+    approval_id: str,
+    directus: bool,
+) -> list[Reason]:
+    """Why the rollout in effect is not backed by a genuine, used-once human approval.
+
+    The rollout's approval must exist, carry the proposal's hash, pass every human check a
+    READY gate asks for, and be recorded as used by this rollout alone.
+    """
+    fix = f"run `govgate rollback --rollout {rollout_id}` and have a human ratify again"
+    found = [a for a in approvals_for(conn, proposal.id) if a.id == approval_id]
+    if not found:
+        return [
+            Reason(
+                "custody",
+                f"rollout {rollout_id} names approval {approval_id}, which "
+                f"does not exist for proposal {proposal.id}: nobody approved it",
+                fix,
+            )
+        ]
+    reasons = _unusable(conn, settings, proposal, found[0], directus, used_by=rollout_id)
+    if s.approval_uses.name in sa.inspect(conn).get_table_names():
+        users = (
+            conn.execute(
+                sa.select(s.approval_uses.c.rollout_id).where(
+                    s.approval_uses.c.approval_id == approval_id
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if users != [rollout_id]:
+            reasons.append(
+                Reason(
+                    "custody",
+                    f"approval {approval_id} is not recorded as used by rollout "
+                    f"{rollout_id} alone (recorded: {', '.join(users) or 'no use'})",
+                    fix,
+                )
+            )
+    return [Reason("custody", f"rollout {rollout_id}: {r.message}", fix) for r in reasons]

@@ -6,20 +6,22 @@ inside its own transaction, under the lock, before writing anything.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..config import Settings
+from ..db import custody
 from ..db import schema as s
-from ..db.engine import privileges
+from ..db.privileges import privileges
 from ..db.state import State, differences, read_state, require_tables
 from ..directus import identity
 from . import proposal as prop
-from .approval import find_approval
+from .approval import custody_reasons, find_approval
 from .verdict import GateVerdict, Reason, Status
-from .verify import check_rollout
+from .verify import checks, in_effect, record_edits, rollout_row
 
 
 def evaluate(
@@ -70,10 +72,16 @@ def evaluate(
         )
     if directus is None:
         directus = identity.in_use(conn, settings)
-    verdict = _applied_verdict(conn, proposal, state)
+    notes += [
+        f"rollout {rid} of proposal {other} is also in effect "
+        f"(`govgate rollback --rollout {rid}` undoes it)"
+        for rid, other in in_effect(conn)
+        if other != pid
+    ]
+    verdict = _applied_verdict(conn, settings, proposal, state, directus)
     if verdict is not None:
-        return replace(verdict, proposal=proposal, state=state)
-    reasons = _privilege_reasons(conn)
+        return replace(verdict, proposal=proposal, state=state, notes=tuple(notes))
+    reasons = _upgrade_reasons(conn) + _privilege_reasons(conn)
     if (
         settings.rehearsal
     ):  # on a scratch copy a privileged connection is expected: say it, don't block
@@ -97,38 +105,64 @@ def evaluate(
     )
 
 
-def _applied_verdict(conn: Connection, proposal: prop.Proposal, state: State) -> GateVerdict | None:
+def _applied_verdict(
+    conn: Connection, settings: Settings, proposal: prop.Proposal, state: State, directus: bool
+) -> GateVerdict | None:
+    """APPLIED, DRIFTED or BLOCKED for the rollout in effect; None when none is."""
     if not state.rollouts:
         return None
     rollout_id = state.rollouts[0]
-    failures = check_rollout(conn, proposal, rollout_id, state)
-    if not failures:
-        return GateVerdict(
-            Status.APPLIED,
-            (),
-            proposal.id,
-            proposal.sha256,
-            state.gap,
-            state.fingerprint,
-            rollout_id=rollout_id,
-        )
-    reasons = tuple(
-        Reason(
-            "verify-failed",
-            f"rollout {rollout_id} is in place but {f}",
-            "run `govgate verify` for details, or `govgate rollback` to undo it",
-        )
-        for f in failures
+    row = rollout_row(conn, rollout_id)
+    reasons = _upgrade_reasons(conn) + custody_reasons(
+        conn, settings, proposal, rollout_id, row.approval_id, directus
     )
+    found = checks(conn, proposal, rollout_id, state)
+    edits = record_edits(conn, rollout_id, json.loads(row.records))
+    fix = "run `govgate verify` for details, or `govgate rollback` to undo it"
+    failed = [c for c in found if not c.ok and not (edits and c.name in _DRIFT_CHECKS)]
+    reasons += [
+        Reason("verify-failed", f"rollout {rollout_id} is in place but {c.detail}", fix)
+        for c in failed
+    ]
+    status = Status.BLOCKED if reasons else Status.DRIFTED if edits else Status.APPLIED
+    if status is Status.DRIFTED:
+        who = identity.editors(conn, s.accountability.name) if directus else ()
+        by = f" (changed in Directus by {', '.join(who)})" if who else ""
+        reasons = [
+            Reason(
+                "drifted",
+                f"rollout {rollout_id}'s record {e} since it was applied{by}",
+                "restore it, or `govgate rollback --force` removes the rollout's rows (audited)",
+            )
+            for e in edits
+        ]
     return GateVerdict(
-        Status.BLOCKED,
-        reasons,
+        status,
+        tuple(reasons),
         proposal.id,
         proposal.sha256,
         state.gap,
         state.fingerprint,
         rollout_id=rollout_id,
     )
+
+
+# Checks that fail because records drifted; DRIFTED says so instead of each failure.
+_DRIFT_CHECKS = ("records", "gap", "conflicts")
+
+
+def _upgrade_reasons(conn: Connection) -> list[Reason]:
+    found = custody.revision(conn)
+    if found == custody.HEAD:
+        return []
+    return [
+        Reason(
+            "schema-upgrade",
+            f"govgate's tables are at revision {found}, this govgate "
+            f"needs {custody.HEAD} (custody enforced by the database)",
+            "run `govgate upgrade` (one transaction; as the tables' owner)",
+        )
+    ]
 
 
 def _drift_reasons(conn: Connection, proposal: prop.Proposal, state: State) -> list[Reason]:

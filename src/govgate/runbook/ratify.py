@@ -4,6 +4,11 @@ Nothing the agent runs (apply, rollback, agent, rehearse on production) imports
 this module's `record`. It refuses without an interactive terminal, refuses the
 agent's identity, shows exactly what is being approved and needs the human to
 type the approval id.
+
+What it shows starts with the totals, in a bounded number of lines whatever the size of
+the proposal; the collection-by-collection list follows only when it is short (or asked
+for). Every line is escaped (`text.escape`): a title or a name cannot move the cursor,
+clear the screen or reverse the text the human reads before typing the id.
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ from ..db import schema as s
 from ..directus import identity
 from ..directus import tables as dx
 from ..errors import BadInput, Refused
+from ..text import escape
 from . import proposal as prop
 from .approval import agent_identities
+
+SHORT_LIST = 40  # the collection-by-collection list is shown whole up to this many lines
+MAX_AUTHORITY_LINES = 20  # the totals name at most this many authorities one by one
 
 
 @dataclass(frozen=True)
@@ -36,14 +45,60 @@ class RatificationRequest:
     statement: str
     directus: bool
 
-    def lines(self) -> list[str]:
+    def summary(self) -> list[str]:
+        """The totals: slots, authorities, collections per authority, the gap before → after."""
+        p = self.proposal
+        by_authority = p.by_authority()
+        collections = {c for cols in by_authority.values() for c in cols}
+        lines = [
+            f"Proposal {p.id}: {p.title}",
+            f"Approving it makes {len(by_authority)} authorities accountable for "
+            f"{len(p.slots)} slots in {len(collections)} collections; the ownership gap "
+            f"goes from {p.gap_before} to {p.predicted_gap}.",
+        ]
+        for n, (authority, cols) in enumerate(by_authority.items()):
+            if n == MAX_AUTHORITY_LINES:
+                lines.append(f"  … and {len(by_authority) - n} more authorities (see --full)")
+                break
+            lines.append(
+                f"  {authority} becomes accountable for {sum(map(len, cols.values()))} "
+                f"slots in {len(cols)} collections"
+            )
         return [
-            *self.proposal.describe(),
-            f"Proposal hash: {self.proposal.sha256}",
+            *lines,
+            f"Proposal hash: {p.sha256}",
             f"Approver: {self.approver_label}",
             f"Statement: {self.statement}",
-            f"To approve, type the approval id: {self.approval_id}",
         ]
+
+    def details(self) -> list[str]:
+        """Authority by authority, collection by collection: each collection's duties."""
+        lines = []
+        for authority, cols in self.proposal.by_authority().items():
+            lines.append(f"{authority}, collection by collection:")
+            lines += [f"  {c}: {', '.join(d)}" for c, d in cols.items()]
+        return lines
+
+    def is_long(self) -> bool:
+        """True when the collection-by-collection list is too long to show before the prompt."""
+        return len(self.details()) > SHORT_LIST
+
+    def lines(self, full: bool = False, paged: bool = False) -> list[str]:
+        """What the human reads before typing, escaped: the totals first, then the list.
+
+        The list is shown whole when it is short or FULL; otherwise one line says how much
+        more there is: in the pager (PAGED, the front end shows `details()` there) or with
+        `--full`. Without FULL the lines are bounded whatever the size of the proposal.
+        """
+        details = self.details()
+        if full or len(details) <= SHORT_LIST:
+            shown = details
+        elif paged:
+            shown = [f"{len(details)} more lines: shown in your pager, every collection"]
+        else:
+            shown = [f"{len(details)} more lines: run with --full to see every collection"]
+        ask = f"To approve, type the approval id: {self.approval_id}"
+        return [escape(line) for line in (*self.summary(), *shown, ask)]
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from ..errors import CheckFailed, Difference, Refused, RollbackRefused
 from ..guards import confinement as confine
 from . import proposal as prop
 from .steps import StepHook, Steps, run_steps
-from .verify import rollout_row
+from .verify import in_effect, record_edits, rollout_row
 
 ROLLBACK_STEPS = ("find", "records", "views", "dashboard", "journal", "audit", "prove", "commit")
 
@@ -52,8 +52,13 @@ def rollback(
     force: bool = False,
     hook: StepHook | None = None,
     actor: str | None = None,
+    rollout_id: str | None = None,
+    proposal_id: str | None = None,
 ) -> RollbackResult:
-    """Remove exactly what the current proposal's rollout created, and prove it.
+    """Remove exactly what a rollout in effect created, and prove it, as ACTOR.
+
+    The rollout is ROLLOUT_ID, else PROPOSAL_ID's, else the latest one in effect whatever
+    proposal is newest; Refused when it is not in effect.
 
     Refuses (RollbackRefused, nothing changed) when the rollout's records were
     edited since or the state would not return to the pre-rollout fingerprint;
@@ -65,22 +70,51 @@ def rollback(
         db,
         settings,
         actor,
-        lambda conn, steps: _rollback_steps(conn, settings, steps, force, clock, actor),
+        lambda conn, steps: _rollback_steps(
+            conn, settings, steps, force, clock, actor, rollout_id, proposal_id
+        ),
         hook=hook,
     )
 
 
+def _target(conn: Connection, rollout_id: str | None, proposal_id: str | None) -> tuple[str, str]:
+    """The rollout to undo: ROLLOUT_ID, else PROPOSAL_ID's, else the latest in effect."""
+    effective = in_effect(conn)
+    chosen = [
+        (rid, pid)
+        for rid, pid in effective
+        if (rollout_id is None or rid == rollout_id) and (proposal_id is None or pid == proposal_id)
+    ]
+    if chosen:
+        return chosen[0]
+    what = (
+        f"rollout {rollout_id}"
+        if rollout_id
+        else f"a rollout of proposal {proposal_id}"
+        if proposal_id
+        else "a rollout"
+    )
+    names = ", ".join(f"{rid} (proposal {pid})" for rid, pid in effective) or "none"
+    raise Refused(
+        f"{what} is not in effect, so there is nothing to roll back; nothing was changed",
+        hint=f"rollouts in effect: {names}",
+    )
+
+
 def _rollback_steps(
-    conn: Connection, settings: Settings, steps: Steps, force: bool, clock: float, actor: str
+    conn: Connection,
+    settings: Settings,
+    steps: Steps,
+    force: bool,
+    clock: float,
+    actor: str,
+    rollout_id: str | None = None,
+    proposal_id: str | None = None,
 ) -> RollbackResult:
     steps("find")
-    pid = prop.current_id(conn)
-    state = read_state(conn, pid) if pid else None
-    if not state or not state.rollouts:
-        raise Refused("there is no rollout in effect to roll back; nothing was changed")
-    rollout_id = state.rollouts[0]
+    rollout_id, pid = _target(conn, rollout_id, proposal_id)
     row = rollout_row(conn, rollout_id)
-    edits = _edits(conn, rollout_id, json.loads(row.records))
+    edits = record_edits(conn, rollout_id, json.loads(row.records))
     if edits and not force:
         raise RollbackRefused(
             f"the records of rollout {rollout_id} were edited since it ran; "
@@ -162,32 +196,3 @@ def _rollback_steps(
         tuple(edits) + diffs,
         int((time.monotonic() - clock) * 1000),
     )
-
-
-def _edits(conn: Connection, rollout_id: str, records: list) -> list[Difference]:
-    a = s.accountability.c
-    now = {
-        (c, d): auth
-        for c, d, auth in conn.execute(
-            sa.select(a.collection, a.duty, a.authority).where(a.rollout_id == rollout_id)
-        )
-    }
-    made = {(c, d): auth for c, d, auth in records}
-    out = [
-        Difference(
-            f"{c}/{d} was removed or detached from the rollout (it named {auth})", auth, None
-        )
-        for (c, d), auth in sorted(made.items())
-        if (c, d) not in now
-    ]
-    out += [
-        Difference(f"{c}/{d} now names {now[(c, d)]}, the rollout set {auth}", auth, now[(c, d)])
-        for (c, d), auth in sorted(made.items())
-        if (c, d) in now and now[(c, d)] != auth
-    ]
-    out += [
-        Difference(f"{c}/{d} → {auth} was added under the rollout's id", None, auth)
-        for (c, d), auth in sorted(now.items())
-        if (c, d) not in made
-    ]
-    return out

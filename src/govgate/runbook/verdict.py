@@ -13,6 +13,7 @@ class Status(str, enum.Enum):
     BLOCKED = "BLOCKED"
     READY = "READY"
     APPLIED = "APPLIED"
+    DRIFTED = "DRIFTED"
 
 
 @dataclass(frozen=True)

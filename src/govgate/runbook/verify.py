@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from ..db import schema as s
 from ..db.state import State, conflicts, read_state
 from ..directus import tables as dx
+from ..errors import Difference
 from . import proposal as prop
 
 
@@ -43,6 +44,13 @@ class VerifyResult:
 
 def rollout_row(conn: Connection, rollout_id: str):
     return conn.execute(sa.select(s.rollouts).where(s.rollouts.c.id == rollout_id)).one()
+
+
+def in_effect(conn: Connection) -> list[tuple[str, str]]:
+    """(rollout, proposal) of every rollout in effect, the latest first."""
+    r = s.rollouts.c
+    query = sa.select(r.id, r.proposal_id).where(r.status == "applied")
+    return [tuple(row) for row in conn.execute(query.order_by(r.started_at.desc(), r.id.desc()))]
 
 
 def checks(conn: Connection, proposal, rollout_id: str, state: State | None = None) -> list[Check]:
@@ -138,3 +146,33 @@ def verify_rollout(conn: Connection, rollout_id: str | None = None) -> VerifyRes
     pid = rollout_row(conn, rollout_id).proposal_id
     proposal = prop.load(conn, pid)
     return VerifyResult(pid, rollout_id, tuple(checks(conn, proposal, rollout_id)))
+
+
+def record_edits(conn: Connection, rollout_id: str, records: list) -> list[Difference]:
+    """How the rows under ROLLOUT_ID differ from the RECORDS it journaled, row by row."""
+    a = s.accountability.c
+    now = {
+        (c, d): auth
+        for c, d, auth in conn.execute(
+            sa.select(a.collection, a.duty, a.authority).where(a.rollout_id == rollout_id)
+        )
+    }
+    made = {(c, d): auth for c, d, auth in records}
+    out = [
+        Difference(
+            f"{c}/{d} was removed or detached from the rollout (it named {auth})", auth, None
+        )
+        for (c, d), auth in sorted(made.items())
+        if (c, d) not in now
+    ]
+    out += [
+        Difference(f"{c}/{d} now names {now[(c, d)]}, the rollout set {auth}", auth, now[(c, d)])
+        for (c, d), auth in sorted(made.items())
+        if (c, d) in now and now[(c, d)] != auth
+    ]
+    out += [
+        Difference(f"{c}/{d} → {auth} was added under the rollout's id", None, auth)
+        for (c, d), auth in sorted(now.items())
+        if (c, d) not in made
+    ]
+    return out

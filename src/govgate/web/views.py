@@ -30,6 +30,9 @@ HEADLINES = {
         "Approved, and production is exactly as expected: the agent will run the rollout."
     ),
     Status.APPLIED: "The rollout is in place and verifies green.",
+    Status.DRIFTED: (
+        "The rollout is in place, but its records were changed since: each change is listed below."
+    ),
 }
 
 

@@ -1,0 +1,31 @@
+"""The `govgate` command group and its global options: database, agent URL, configuration."""
+
+from __future__ import annotations
+
+import click
+
+from ..config import load_settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    help="Database URL (SQLAlchemy form); default from "
+    "GOVGATE_DB or govgate.toml, else sqlite:///oneroof-demo.db.",
+)
+@click.option(
+    "--agent-db",
+    "agent_url",
+    metavar="URL",
+    help="The agent's own database URL (default: GOVGATE_AGENT_DB, [agent] db, else the main URL).",
+)
+@click.option(
+    "--config", "config_path", metavar="FILE", help="Configuration file (default govgate.toml)."
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def cli(ctx, db_url, agent_url, config_path, debug):
+    """govgate: human-gated, verified, reversible governance rollouts."""
+    ctx.obj = load_settings(config_path).with_db(db_url, agent_url)

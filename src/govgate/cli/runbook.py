@@ -1,0 +1,187 @@
+"""The runbook's commands: demo, init, upgrade, status, gap, propose, ratify, apply, verify,
+rollback, report. Each parses, calls one library function and renders."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import api
+from ..render import text_lines
+from ..text import html_safe
+from .group import cli
+from .output import emit, json_option, operator, out, pager_configured
+
+
+@cli.command()
+@click.argument("path", required=False)
+@click.option("--rows", default=5, show_default=True, help="Sample rows per app table.")
+@click.pass_obj
+def demo(settings, path, rows):
+    """Build the One-Roof production replica (SQLite at PATH, or the --db database).
+
+    Default PATH: oneroof-demo.db when no --db is given.
+    """
+    emit(api.demo(settings, path, actor=operator(), rows_per_table=rows))
+
+
+@cli.command()
+@click.option(
+    "--roles",
+    is_flag=True,
+    help="Also create the PostgreSQL roles govgate_agent and govgate_approver.",
+)
+@click.pass_obj
+def init(settings, roles):
+    """Create the governance tables that are missing (and roles); never alters existing rows."""
+    emit(api.init(settings, actor=operator(), roles=roles))
+
+
+@cli.command()
+@json_option
+@click.pass_obj
+def upgrade(settings, as_json):
+    """Migrate govgate's own tables to this version, in one transaction (once per release)."""
+    emit(api.upgrade(settings, actor=operator()), as_json)
+
+
+@cli.command()
+@click.option("--why", is_flag=True, help="List every reason, each with what would clear it.")
+@click.option("--proposal", "proposal_id", metavar="ID", help="Ask about another proposal.")
+@json_option
+@click.pass_obj
+def status(settings, why, proposal_id, as_json):
+    """Print the gate in one word: BLOCKED, READY or APPLIED."""
+    emit(api.status(settings, proposal_id), as_json, why=why)
+
+
+@cli.command()
+@json_option
+@click.pass_obj
+def gap(settings, as_json):
+    """Show the ownership gap by authority, domain and collection."""
+    emit(api.gap(settings), as_json)
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@json_option
+@click.pass_obj
+def propose(settings, plan, as_json):
+    """Validate PLAN and freeze it as a proposal; print its summary and hash."""
+    emit(api.propose(settings, plan, actor=operator()), as_json)
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="PROPOSAL")
+@click.option(
+    "--as",
+    "approver",
+    metavar="NAME",
+    help="Who you are (on Directus: your e-mail). Default: GOVGATE_USER, else your login name.",
+)
+@click.option(
+    "--approval-id",
+    metavar="ID",
+    help="The approval's id (default: the plan's, or the next free one).",
+)
+@click.option(
+    "--statement", help="What you state by approving (default: a sentence naming the hash)."
+)
+@click.option("--full", is_flag=True, help="List every collection, however long the list.")
+@click.pass_obj
+def ratify(settings, proposal_id, approver, approval_id, statement, full):
+    """Ratify PROPOSAL as a human: shows what you approve and asks you to type its approval id.
+
+    The totals come first; a list longer than 40 lines goes to $PAGER, or needs --full.
+    Refuses without an interactive terminal and refuses the agent's identity.
+    """
+
+    def confirm(request) -> str:
+        paged = interactive and not full and request.is_long() and pager_configured()
+        for line in text_lines(request.lines(full=full, paged=paged)):
+            out.print(line, markup=False, emoji=False)
+        if paged:
+            click.echo_via_pager("\n".join(text_lines(request.details())))
+        return click.prompt(
+            "Type the approval id to approve (anything else cancels)",
+            default="",
+            show_default=False,
+        )
+
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    emit(
+        api.ratify(
+            settings,
+            proposal_id,
+            approver=approver or operator(),
+            confirm=confirm,
+            interactive=interactive,
+            approval_id=approval_id,
+            statement=statement,
+        )
+    )
+
+
+@cli.command()
+@click.option(
+    "--dry-run", is_flag=True, help="Do everything inside a transaction that is then rolled back."
+)
+@json_option
+@click.pass_obj
+def apply(settings, dry_run, as_json):
+    """Run the ratified rollout: one verified transaction, only when the gate is READY."""
+    emit(api.apply(settings, dry_run=dry_run, actor=operator()), as_json)
+
+
+@cli.command()
+@json_option
+@click.pass_obj
+def verify(settings, as_json):
+    """Re-run the rollout's post-conditions: all green, or each failure (exit 1)."""
+    result = api.verify(settings)
+    emit(result, as_json, exit_unless_ok=bool(result.checks))
+
+
+@cli.command()
+@click.option(
+    "--force", is_flag=True, help="Remove the rollout's rows even if they were edited (audited)."
+)
+@click.option("--rollout", "rollout_id", metavar="ID", help="Undo this rollout in effect.")
+@click.option(
+    "--proposal", "proposal_id", metavar="ID", help="Undo the rollout in effect of this proposal."
+)
+@json_option
+@click.pass_obj
+def rollback(settings, force, rollout_id, proposal_id, as_json):
+    """Undo a rollout in one command and prove the state is back where it started.
+
+    Default: the latest rollout in effect, whatever proposal is newest.
+    """
+    result = api.rollback(
+        settings, force=force, actor=operator(), rollout_id=rollout_id, proposal_id=proposal_id
+    )
+    emit(result, as_json)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--rollout", "rollout_id", metavar="ID", help="Another rollout than the last one.")
+@json_option
+@click.pass_obj
+def report(settings, fmt, rollout_id, as_json):
+    """The last rollout's report, in words a non-technical owner reads."""
+    result = api.report(settings, rollout_id)
+    if fmt == "html":
+        from ..web.pages import render_report_page
+
+        click.echo(html_safe(render_report_page(result.data)))
+    else:
+        emit(result, as_json or fmt == "json")

@@ -1,0 +1,1 @@
+"""One module per revision of govgate's own tables."""

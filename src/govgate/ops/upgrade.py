@@ -1,0 +1,38 @@
+"""`govgate upgrade`: migrate govgate's own tables to this version, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from ..db import audit, migrate
+from ..errors import BadInput
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    before: str
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def upgrade(conn: Connection, actor: str) -> UpgradeResult:
+    """Run every revision between the database's and HEAD in the caller's transaction.
+
+    Audits an `upgrade` event when something changed. Raises BadInput on a database
+    govgate never initialised.
+    """
+    before, after = migrate.upgrade_from(conn)
+    if before is None:
+        raise BadInput(
+            "this database holds no govgate tables to upgrade",
+            hint="run `govgate init` to create them at the current revision",
+        )
+    result = UpgradeResult(before, after)
+    if result.changed:
+        audit.append(conn, audit.Kind.UPGRADE, actor, detail={"from": before, "to": after})
+    return result

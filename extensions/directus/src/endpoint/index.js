@@ -1,0 +1,331 @@
+// Endpoint `govgate` (routes under /govgate): the Directus app's window on the one gate.
+//
+// Reads are proxied to `govgate serve` on loopback (GOVGATE_SERVE_URL, default
+// http://127.0.0.1:8765, 2 s timeout), for signed-in users only. Writes go through Directus's own
+// ItemsService with the caller's accountability, so Directus checks the caller's policies and
+// writes the activity and revision rows itself; the `govgate-guard` hook runs on them too.
+//
+//   GET  /govgate/status | proposal | gap | report | audit | verify   the JSON twins of govgate serve
+//   GET  /govgate/me                                              who is asking, and whether they are the agent
+//   GET  /govgate/payload?approval_id=…                           the canonical payload to sign, and its challenge
+//   POST /govgate/approve  {approval_id, typed_id, assertion}     create the approval and store its signature
+//   GET  /govgate/passkeys                                        the caller's registered passkeys
+//   POST /govgate/passkeys {credential_id, public_key, algorithm, client_data_json?}
+import {
+	AssertionRefusedError,
+	InvalidInputError,
+	PayloadRefusedError,
+	ServeUnavailableError,
+	SignInRequiredError,
+	TypedIdMismatchError,
+} from '../lib/errors.js';
+import { askServe, serveUrl } from '../lib/serve.js';
+import { isAgentUser, userOf } from '../lib/people.js';
+import { isBase64url } from '../lib/b64.js';
+import {
+	checkClientData,
+	checkFlags,
+	challengeFor,
+	parseAssertion,
+	parsePublicKey,
+	verifyAssertionSignature,
+} from '../lib/webauthn.js';
+import { createError } from '@directus/errors';
+
+export const APPROVALS = 'os_proposal_approvals';
+export const SIGNATURES = 'os_approval_signatures';
+export const PASSKEYS = 'os_passkeys';
+
+/** The read-only JSON twins of govgate serve that the endpoint relays, by route. */
+const TWINS = {
+	status: '/status.json',
+	proposal: '/proposal.json',
+	gap: '/gap.json',
+	report: '/report.json',
+	audit: '/audit.json',
+	verify: '/verify.json',
+};
+
+const APPROVAL_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+const NotSetUpError = createError('GOVGATE_NOT_SET_UP', (extensions) => extensions.reason, 503);
+const NotPermittedError = createError('GOVGATE_NOT_PERMITTED', (extensions) => extensions.reason, 403);
+
+/** Directus's FORBIDDEN from ItemsService, said in govgate's words: what the caller's policies lack. */
+async function asCaller(what, work) {
+	try {
+		return await work();
+	} catch (error) {
+		if (error?.code === 'FORBIDDEN') {
+			throw new NotPermittedError({ reason: `your Directus policies do not allow this: ${what}. Nothing was written. (Directus: ${error.message})` });
+		}
+		throw error;
+	}
+}
+
+/** Express 4 does not catch rejected promises: hand every error to Directus's error handler. */
+const route = (handler) => (req, res, next) => {
+	Promise.resolve()
+		.then(() => handler(req, res, next))
+		.catch(next);
+};
+
+function requireUser(req) {
+	const user = userOf(req.accountability);
+	if (!user) {
+		throw new SignInRequiredError({ reason: 'sign in to Directus first: govgate answers signed-in users only' });
+	}
+	return user;
+}
+
+function requireCollections(req, ...names) {
+	const missing = names.filter((name) => !req.schema?.collections?.[name]);
+	if (missing.length > 0) {
+		throw new NotSetUpError({
+			reason: `Directus does not know the collection${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: ` +
+				'run `govgate init` on this database and clear the schema cache (POST /utils/cache/clear?system)',
+		});
+	}
+}
+
+function send(res, status, body) {
+	res.set('cache-control', 'no-store');
+	res.status(status).json(body);
+}
+
+export default {
+	id: 'govgate',
+	handler: (router, context) => {
+		const { services, env, database, logger } = context;
+		const { ItemsService } = services;
+
+		// ----------------------------------------------------------------- the gate's JSON twins
+		for (const [name, path] of Object.entries(TWINS)) {
+			router.get(`/${name}`, route(async (req, res) => {
+				requireUser(req);
+				let query = '';
+				if (name === 'audit' && typeof req.query.limit === 'string' && /^(all|\d{1,6})$/.test(req.query.limit)) {
+					query = `?limit=${req.query.limit}`;
+				}
+				const answer = await askServe(env, path + query);
+				if (!answer.reachable) {
+					send(res, 200, { status: 'UNKNOWN', reason: answer.reason, source: serveUrl(env) });
+					return;
+				}
+				if (name === 'status' && (answer.status !== 200 || typeof answer.body?.status !== 'string')) {
+					const why = answer.body?.message ?? `HTTP ${answer.status}`;
+					send(res, 200, { status: 'UNKNOWN', reason: `govgate serve could not tell the gate's word: ${why}`, source: serveUrl(env) });
+					return;
+				}
+				send(res, answer.status, answer.body);
+			}));
+		}
+
+		// ----------------------------------------------------------------------------- who asks
+		router.get('/me', route(async (req, res) => {
+			const user = requireUser(req);
+			const row = await database.select('email').from('directus_users').where({ id: user }).first();
+			send(res, 200, {
+				user,
+				email: row?.email ?? null,
+				admin: req.accountability?.admin === true,
+				agent: await isAgentUser(env, database, user),
+			});
+		}));
+
+		// ------------------------------------------------------------------- the payload to sign
+		async function fetchPayload(approvalId, user) {
+			const path = `/approval-payload.json?approval_id=${encodeURIComponent(approvalId)}&approver=${encodeURIComponent(user)}`;
+			const answer = await askServe(env, path);
+			if (!answer.reachable) throw new ServeUnavailableError({ reason: answer.reason });
+			const body = answer.body ?? {};
+			if (answer.status === 404 && body.error === 'HTTPException') {
+				throw new ServeUnavailableError({
+					reason: `govgate serve at ${serveUrl(env)} has no /approval-payload.json: it is older than this extension; upgrade govgate and restart \`govgate serve\``,
+				});
+			}
+			if (answer.status !== 200) {
+				const why = [body.message, body.hint].filter(Boolean).join(' — ') || `HTTP ${answer.status}`;
+				if (answer.status >= 500) throw new ServeUnavailableError({ reason: `govgate serve could not build the payload: ${why}` });
+				throw new PayloadRefusedError({ reason: why });
+			}
+			if (typeof body.payload !== 'string' || body.payload.length === 0) {
+				throw new ServeUnavailableError({ reason: 'govgate serve answered /approval-payload.json without a payload' });
+			}
+			let parsed = {};
+			try {
+				parsed = JSON.parse(body.payload);
+			} catch {
+				// The canonical payload is JSON; the fields below may still come beside it.
+			}
+			const proposalId = body.proposal_id ?? parsed.proposal_id ?? parsed.proposal?.id ?? parsed.proposal;
+			const proposalSha = body.proposal_sha256 ?? parsed.proposal_sha256 ?? parsed.proposal?.sha256;
+			const challengeHex = Buffer.from(challengeFor(body.payload), 'base64url').toString('hex');
+			if (body.challenge !== undefined && String(body.challenge).toLowerCase() !== challengeHex) {
+				throw new ServeUnavailableError({ reason: 'govgate serve gave a challenge that is not the SHA-256 of its payload' });
+			}
+			if (typeof proposalId !== 'string' || typeof proposalSha !== 'string' || !SHA256_HEX.test(proposalSha)) {
+				throw new ServeUnavailableError({ reason: 'govgate serve gave a payload without a proposal id and its SHA-256' });
+			}
+			const approval = body.approval_id ?? parsed.approval_id ?? approvalId;
+			if (approval !== approvalId) {
+				throw new PayloadRefusedError({ reason: `govgate serve built a payload for approval ${approval}, not ${approvalId}` });
+			}
+			return {
+				approval_id: approvalId,
+				proposal_id: proposalId,
+				proposal_sha256: proposalSha,
+				statement: typeof body.statement === 'string' ? body.statement : null,
+				payload: body.payload,
+				challenge: challengeHex,
+				approver: user,
+			};
+		}
+
+		function checkApprovalId(value, field = 'approval_id') {
+			if (typeof value !== 'string' || !APPROVAL_ID.test(value)) {
+				throw new InvalidInputError({ reason: `${field} must be an approval id such as APR-BOOT-AUTHMODEL-1 (letters, digits, . _ : -; at most 100)` });
+			}
+			return value;
+		}
+
+		router.get('/payload', route(async (req, res) => {
+			const user = requireUser(req);
+			const approvalId = checkApprovalId(req.query.approval_id);
+			send(res, 200, await fetchPayload(approvalId, user));
+		}));
+
+		// ---------------------------------------------------------------------------- approving
+		router.post('/approve', route(async (req, res) => {
+			const user = requireUser(req);
+			const body = req.body && typeof req.body === 'object' ? req.body : {};
+			const approvalId = checkApprovalId(body.approval_id);
+			if (body.typed_id !== approvalId) {
+				throw new TypedIdMismatchError({
+					reason: `the typed id ${JSON.stringify(body.typed_id ?? '')} is not the approval id ${approvalId}: type it exactly to approve; nothing was created`,
+				});
+			}
+			let assertion;
+			try {
+				assertion = parseAssertion(body.assertion);
+			} catch (error) {
+				throw new InvalidInputError({ reason: error.message });
+			}
+			requireCollections(req, APPROVALS, SIGNATURES, PASSKEYS);
+
+			const signed = await fetchPayload(approvalId, user);
+			let clientData;
+			try {
+				clientData = checkClientData(assertion.clientDataJSON, { type: 'webauthn.get', challenge: challengeFor(signed.payload) });
+				checkFlags(assertion.authenticatorData);
+			} catch (error) {
+				throw new AssertionRefusedError({ reason: error.message });
+			}
+
+			// The passkey must be one this user registered, and its signature must hold.
+			const asUser = { schema: req.schema, accountability: req.accountability };
+			const passkeys = await asCaller(`approving needs read on ${PASSKEYS}`, () =>
+				new ItemsService(PASSKEYS, asUser).readByQuery({
+					filter: { credential_id: { _eq: assertion.credential_id }, user_id: { _eq: user } },
+					fields: ['credential_id', 'public_key', 'algorithm'],
+					limit: 1,
+				}));
+			if (passkeys.length === 0) {
+				throw new AssertionRefusedError({ reason: 'this passkey is not registered for you: register it on the Governance page first' });
+			}
+			let key;
+			try {
+				key = parsePublicKey(passkeys[0].public_key, passkeys[0].algorithm);
+			} catch (error) {
+				throw new AssertionRefusedError({ reason: `your registered passkey is unusable: ${error.message}` });
+			}
+			if (!verifyAssertionSignature(key, assertion)) {
+				throw new AssertionRefusedError({ reason: 'the passkey signature does not verify over this payload' });
+			}
+
+			// One transaction: the approval and its signature are created together or not at all.
+			const statement = signed.statement ??
+				`I ratify proposal ${signed.proposal_id} with hash ${signed.proposal_sha256}: the authorities named in it ` +
+				'become accountable for exactly these collections and duties.';
+			const needs = `approving needs create on ${APPROVALS} and on ${SIGNATURES}`;
+			const created = await asCaller(needs, () => database.transaction(async (trx) => {
+				const inTrx = { ...asUser, knex: trx };
+				const approval = await new ItemsService(APPROVALS, inTrx).createOne({
+					id: approvalId,
+					proposal_id: signed.proposal_id,
+					proposal_sha256: signed.proposal_sha256,
+					statement,
+				});
+				const signature = await new ItemsService(SIGNATURES, inTrx).createOne({
+					approval_id: approvalId,
+					kind: 'webauthn',
+					payload: signed.payload,
+					signature: JSON.stringify({
+						credential_id: assertion.credential_id,
+						authenticatorData: assertion.authenticatorData,
+						clientDataJSON: assertion.clientDataJSON,
+						signature: assertion.signature,
+						...(assertion.userHandle ? { userHandle: assertion.userHandle } : {}),
+						algorithm: key.algorithm,
+						origin: clientData.origin ?? null,
+					}),
+					created_by: user,
+				});
+				return { approval, signature };
+			}));
+			logger.info(`govgate: approval ${approvalId} for ${signed.proposal_id} created by user ${user} with a passkey`);
+			send(res, 200, {
+				approval_id: created.approval,
+				signature_id: created.signature,
+				proposal_id: signed.proposal_id,
+				proposal_sha256: signed.proposal_sha256,
+				challenge: signed.challenge,
+			});
+		}));
+
+		// ----------------------------------------------------------------------------- passkeys
+		router.get('/passkeys', route(async (req, res) => {
+			const user = requireUser(req);
+			requireCollections(req, PASSKEYS);
+			const rows = await asCaller(`listing your passkeys needs read on ${PASSKEYS}`, () =>
+				new ItemsService(PASSKEYS, { schema: req.schema, accountability: req.accountability }).readByQuery({
+					filter: { user_id: { _eq: user } },
+					fields: ['credential_id', 'algorithm', 'created_at'],
+					sort: ['created_at'],
+					limit: -1,
+				}));
+			send(res, 200, { data: rows });
+		}));
+
+		router.post('/passkeys', route(async (req, res) => {
+			const user = requireUser(req);
+			const body = req.body && typeof req.body === 'object' ? req.body : {};
+			if (!isBase64url(body.credential_id, { min: 16, max: 1366 })) {
+				throw new InvalidInputError({ reason: 'credential_id must be the credential\'s raw id in base64url' });
+			}
+			try {
+				parsePublicKey(body.public_key, body.algorithm);
+				if (body.client_data_json !== undefined) checkClientData(body.client_data_json, { type: 'webauthn.create' });
+			} catch (error) {
+				throw new InvalidInputError({ reason: error.message });
+			}
+			requireCollections(req, PASSKEYS);
+			const id = await asCaller(`registering a passkey needs create on ${PASSKEYS}`, () =>
+				new ItemsService(PASSKEYS, { schema: req.schema, accountability: req.accountability }).createOne({
+					credential_id: body.credential_id,
+					public_key: body.public_key,
+					algorithm: Number(body.algorithm),
+					user_id: user,
+					created_at: new Date().toISOString(),
+				}));
+			logger.info(`govgate: passkey registered for user ${user}`);
+			send(res, 200, {
+				id,
+				credential_id: body.credential_id,
+				algorithm: Number(body.algorithm),
+				note: 'This passkey counts only once an operator adds it to the allowed signers file ([approvals] allowed_signers).',
+			});
+		}));
+	},
+};

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 
-import httpx
 import pytest
 
 from govgate import api
 
-from support.constants import NO_CONFIG, ROOT
+from support.constants import ROOT
 from support.labs import ratify
 from support.pgcluster import free_port
+from support.serve import govgate_serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -61,49 +59,8 @@ def chromium_available():
 @pytest.fixture
 def dashboard(sqlite_lab, tmp_path, chromium_available):
     """`govgate serve` on a free loopback port, as its own process; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, **NO_CONFIG}
-    log = open(tmp_path / "serve.log", "w+")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "govgate.cli",
-            "--db",
-            sqlite_lab.url,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=tmp_path,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/status.json", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"govgate serve did not start (exit {proc.poll()}):\n{log.read()}")
-            time.sleep(0.2)
+    with govgate_serve(sqlite_lab.url, free_port(), tmp_path) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from .dlab import ROOT, TIMINGS, DirectusLab, ok, running_lab
+from support.serve import govgate_serve as serve_process
 
 EXT_DIR = ROOT / "extensions" / "directus"
 BUILD_SCRIPT = EXT_DIR / "build.sh"
@@ -347,51 +348,8 @@ def govgate_serve(ext: ExtLab) -> Iterator[str]:
         capture_output=True,
         timeout=120,
     )
-    log = (folder / "serve.log").open("w+")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "govgate.cli",
-            "--db",
-            f"sqlite:///{db}",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(ext.serve_port),
-        ],
-        cwd=folder,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{ext.serve_port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/status.json", timeout=2, trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(
-                    f"govgate serve did not start (exit {proc.poll()}):\n{log.read()}",
-                    pytrace=False,
-                )
-            time.sleep(0.2)
+    with serve_process(f"sqlite:///{db}", ext.serve_port, folder) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 def b64url(data: bytes) -> str:

@@ -68,62 +68,24 @@ AGENT_ROLE = "govgate_agent"
 APPROVER_ROLE = "govgate_approver"
 
 # What each role may do, table by table; everything else is denied by default.
+# Both read the governance state, the journal and who is who on Directus.
+_BOTH_READ = (
+    "os_authorities", "os_governed_collections", "os_duties", "os_proposal_approvals",
+    "os_approval_uses", "os_alembic_version", "os_proposals", "os_settings",
+    "os_accountability", "os_rollouts", "os_audit", "directus_users", "directus_access",
+    "directus_policies", "directus_roles", "directus_permissions", "directus_collections",
+)  # fmt: skip
 _AGENT_GRANTS = (
-    (
-        "SELECT",
-        (
-            "os_authorities",
-            "os_governed_collections",
-            "os_duties",
-            "os_proposal_approvals",
-            "os_approval_uses",
-            "os_alembic_version",
-            "os_proposals",
-            "os_settings",
-            "os_outbox",
-            "os_accountability",
-            "os_rollouts",
-            "os_audit",
-            "directus_activity",
-            "directus_users",
-            "directus_access",
-            "directus_permissions",
-            "directus_policies",
-            "directus_roles",
-            "directus_collections",
-            "directus_dashboards",
-            "directus_panels",
-        ),
-    ),
+    ("SELECT", (*_BOTH_READ, "os_outbox", "directus_activity", "directus_dashboards",
+                "directus_panels")),
     ("INSERT, DELETE", ("os_accountability", "directus_dashboards", "directus_panels")),
     ("INSERT, UPDATE", ("os_rollouts",)),
     ("INSERT", ("os_audit",)),
-)
+)  # fmt: skip
 # The approver is a person: on Directus, ratify records the `create` activity the
 # app would record for them, so they may insert activity (the agent may not).
 _APPROVER_GRANTS = (
-    (
-        "SELECT",
-        (
-            "os_authorities",
-            "os_governed_collections",
-            "os_duties",
-            "os_proposal_approvals",
-            "os_approval_uses",
-            "os_alembic_version",
-            "os_proposals",
-            "os_settings",
-            "os_accountability",
-            "os_rollouts",
-            "os_audit",
-            "directus_users",
-            "directus_access",
-            "directus_policies",
-            "directus_roles",
-            "directus_permissions",
-            "directus_collections",
-        ),
-    ),
+    ("SELECT", _BOTH_READ),
     ("INSERT", ("os_proposal_approvals", "os_audit", "directus_activity", "directus_revisions")),
 )
 

@@ -20,9 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from govgate import api
-from govgate import ratify as ratify_mod
 from govgate.config import Settings
-from govgate.db import make_engine, transaction
 
 APPROVER = "approver@oneroof.example"
 
@@ -34,14 +32,9 @@ def timed(fn) -> float:
 
 
 def approve(settings: Settings) -> None:
-    engine = make_engine(settings.db_url)
-    try:
-        with transaction(engine, lock=True) as conn:
-            pid = api.status(settings).proposal_id
-            request = ratify_mod.prepare(conn, settings, pid, APPROVER)
-            ratify_mod.record(conn, request, request.approval_id, interactive=True)
-    finally:
-        engine.dispose()
+    """A human ratifies the current proposal, as if typing the approval id at the prompt."""
+    pid = api.status(settings).proposal_id
+    api.ratify(settings, pid, approver=APPROVER, confirm=lambda r: r.approval_id, interactive=True)
 
 
 def measure(settings: Settings, repeat: int) -> dict[str, float]:

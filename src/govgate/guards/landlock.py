@@ -1,23 +1,18 @@
 """Kernel containment of a rollout with Linux Landlock, in pure Python (ctypes).
 
-A rollout may connect over TCP only to its database (and local Directus) port, write only
-to its report and SQLite folders, and start no program. Native code walks past the audit
-hook guard (ctypes ``connect()``, ``system()``); under Landlock the kernel refuses it.
-
-* TCP is restricted by *port*, not address: an allowed port is allowed on every address;
-  narrowing to the database host is the in-process guard's job.
-* Only TCP ``connect``/``bind`` are controlled. UDP (so DNS), raw sockets (root has
-  CAP_NET_RAW) and connecting to a *named* unix socket (a PostgreSQL socket) are not. On
-  ABI 6+, abstract unix sockets and signals to processes outside the domain are refused.
-* Executing any file is refused everywhere, whoever calls ``execve`` (Python, libc
-  ``system()``, a shell, a memfd). Shared libraries still load.
-* Descriptors opened before the restriction keep working (stdout, an inherited socket).
-* Landlock restricts the calling *thread* and its future children, irreversibly; hence
-  :func:`run_contained` restricts a forked, single-threaded child, never the caller.
+Native code walks past the in-process audit-hook guard (ctypes ``connect()``, ``system()``);
+under Landlock the kernel refuses a contained rollout any TCP connection but to its database
+(and local Directus) port, any write outside its report and SQLite folders, and any program.
+Landlock filters TCP by *port*, not address: an allowed port is open on every address, and
+narrowing to the database host stays the audit hook's job. UDP (so DNS), raw sockets and
+*named* unix sockets (PostgreSQL's) stay reachable; abstract unix sockets and signals out
+of the domain do not (ABI 6+). Descriptors opened before stay usable. Landlock restricts the
+calling *thread* and its later children for good: :func:`run_contained` forks a child for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -35,13 +30,11 @@ from typing import Any, NoReturn
 
 # create_ruleset, add_rule, restrict_self: the same numbers on x86_64 and aarch64.
 _SYSCALLS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}
-_CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
 _EPERM, _EOPNOTSUPP = 1, 95
 _MIN_ABI = 4  # the first ABI with TCP rules (Linux 6.7)
-_KILL_GRACE = 2.0
-_STOPS = {signal.SIGINT, signal.SIGTERM}
+_STOPS = (signal.SIGTERM, signal.SIGINT)  # restored in this order: SIGINT's may raise
 
 # Filesystem access rights in bit order, which is also ABI order: ABI 1 knows EXECUTE up
 # to MAKE_SYM, ABI 2 adds REFER, ABI 3 TRUNCATE, ABI 5 IOCTL_DEV.
@@ -84,13 +77,10 @@ class ContainedTimeout(ContainedError, TimeoutError):
 
 @dataclass(frozen=True)
 class Policy:
-    """What a contained rollout may still do; ValueError for a bad port or an empty path.
-
-    ``tcp_connect_ports``: TCP ports it may connect to, on any address. ``writable_paths``:
-    folders or files that stay writable: the report folder, the SQLite file's folder (for
-    its -journal/-wal/-shm siblings). ``readable_everywhere``: whether every file stays
-    readable; without it only the writable paths are, so no module can be imported either.
-    """
+    """What a contained rollout may still do: TCP ports to connect to (on any address),
+    folders or files that stay writable (report folder, the SQLite file's folder for its
+    -journal/-wal/-shm siblings), whether all files stay readable (else only the writable
+    paths: not even a module can be imported). ValueError for a bad port or an empty path."""
 
     tcp_connect_ports: frozenset[int]
     writable_paths: tuple[str, ...] = ()
@@ -142,9 +132,7 @@ def _syscall(index: int, *args: int | ctypes.Structure | None) -> tuple[int, int
     """Make Landlock syscall INDEX (0 create, 1 add_rule, 2 restrict); (result, errno)."""
     number = _SYSCALLS[os.uname().machine][index]
     # syscall() is variadic: every argument must travel as a full machine word.
-    words = [
-        ctypes.c_long(a) if isinstance(a, int) else ctypes.byref(a) if a else None for a in args
-    ]
+    words = [ctypes.c_long(a) if isinstance(a, int) else a and ctypes.byref(a) for a in args]
     ctypes.set_errno(0)
     result = _libc().syscall(ctypes.c_long(number), *words)
     return result, ctypes.get_errno()
@@ -154,13 +142,12 @@ def _probe() -> tuple[int, int]:
     """Return (ABI version, errno): (0, errno) when unavailable, errno 0 off Linux."""
     if not sys.platform.startswith("linux") or os.uname().machine not in _SYSCALLS:
         return 0, 0
-    result, err = _syscall(0, None, 0, _CREATE_RULESET_VERSION)
+    result, err = _syscall(0, None, 0, 1)  # 1: LANDLOCK_CREATE_RULESET_VERSION
     return (result, 0) if result > 0 else (0, err)
 
 
 def abi_version() -> int:
-    """Return the kernel's Landlock ABI version; 0 when unavailable (not Linux, unknown
-    architecture, ENOSYS, not enabled at boot: EOPNOTSUPP, blocked by seccomp: EPERM)."""
+    """Return the kernel's Landlock ABI version, 0 if unavailable (ENOSYS, EOPNOTSUPP, EPERM)."""
     return _probe()[0]
 
 
@@ -184,19 +171,15 @@ def availability() -> Availability:
     return Availability(abi, True, True, "")
 
 
-def _add_rule(ruleset_fd: int, kind: int, rule: ctypes.Structure, what: str) -> None:
-    result, err = _syscall(1, ruleset_fd, kind, rule, 0)
-    if result != 0:
-        raise LandlockUnavailable(f"cannot allow {what}: {os.strerror(err)}")
-
-
 def _add_path_rule(ruleset_fd: int, path: str, rights: int) -> None:
     """Grant RIGHTS beneath PATH; OSError if PATH cannot be opened."""
     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     try:
         if not stat.S_ISDIR(os.fstat(fd).st_mode):
             rights &= _FILE_RIGHTS
-        _add_rule(ruleset_fd, _RULE_PATH_BENEATH, _PathBeneathAttr(rights, fd), path)
+        result, err = _syscall(1, ruleset_fd, _RULE_PATH_BENEATH, _PathBeneathAttr(rights, fd), 0)
+        if result != 0:
+            raise LandlockUnavailable(f"cannot add a rule for {path}: {os.strerror(err)}")
     finally:
         os.close(fd)
 
@@ -204,21 +187,18 @@ def _add_path_rule(ruleset_fd: int, path: str, rights: int) -> None:
 def restrict_self(policy: Policy) -> None:
     """Restrict the calling thread and all it starts later to POLICY, irreversibly.
 
-    Sets no_new_privs; then execve() fails with EACCES everywhere, writes outside the
-    writable paths (and /dev/null) fail, TCP bind fails, TCP connect fails except to the
-    allowed ports, and on ABI 6+ so do abstract unix sockets and signals leaving the domain.
-    Raises LandlockUnavailable if the kernel cannot apply POLICY, OSError if a writable path
-    cannot be opened; then nothing is restricted (no_new_privs may be set). Other threads
-    of the process stay free.
+    Sets no_new_privs; then execve() fails with EACCES everywhere, so do writes outside the
+    writable paths (and /dev/null), TCP bind, TCP connect but to the allowed ports, and on
+    ABI 6+ abstract unix sockets and signals leaving the domain. Other threads stay free.
+    LandlockUnavailable if the kernel cannot apply POLICY, OSError if a writable path cannot
+    be opened: then nothing is restricted (no_new_privs may be set).
     """
     abi, _ = _probe()
     if abi < _MIN_ABI:
         raise LandlockUnavailable(availability().reason)
-    attr = _RulesetAttr(
-        handled_access_fs=_FS["IOCTL_DEV" if abi >= 5 else "TRUNCATE"] * 2 - 1,  # all known
-        handled_access_net=_NET_BIND_TCP | _NET_CONNECT_TCP,
-        scoped=_SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if abi >= 6 else 0,
-    )
+    handled_fs = _FS["IOCTL_DEV" if abi >= 5 else "TRUNCATE"] * 2 - 1  # all the ABI knows
+    scoped = _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if abi >= 6 else 0
+    attr = _RulesetAttr(handled_fs, _NET_BIND_TCP | _NET_CONNECT_TCP, scoped)
     size = ctypes.sizeof(attr) if abi >= 6 else 16  # the struct as this ABI knows it
     ruleset_fd, err = _syscall(0, attr, size, 0)
     if ruleset_fd < 0:
@@ -231,9 +211,10 @@ def restrict_self(policy: Policy) -> None:
             _add_path_rule(ruleset_fd, path, (_READ | _WRITE) & attr.handled_access_fs)
         for port in sorted(policy.tcp_connect_ports):
             rule = _NetPortAttr(_NET_CONNECT_TCP, port)
-            _add_rule(ruleset_fd, _RULE_NET_PORT, rule, f"connecting to TCP port {port}")
-        # The kernel demands no_new_privs (or CAP_SYS_ADMIN); it also keeps setuid
-        # programs from lifting the restriction.
+            result, err = _syscall(1, ruleset_fd, _RULE_NET_PORT, rule, 0)
+            if result != 0:
+                raise LandlockUnavailable(f"cannot allow TCP port {port}: {os.strerror(err)}")
+        # Demanded by the kernel (unless CAP_SYS_ADMIN); no setuid program can lift it then.
         if _libc().prctl(_PR_SET_NO_NEW_PRIVS, ctypes.c_ulong(1), 0, 0, 0) != 0:
             raise LandlockUnavailable(f"cannot set no_new_privs: {os.strerror(ctypes.get_errno())}")
         result, err = _syscall(2, ruleset_fd, 0)
@@ -243,14 +224,6 @@ def restrict_self(policy: Policy) -> None:
         os.close(ruleset_fd)
 
 
-class _Terminated(BaseException):  # SIGTERM reached the caller waiting for the child
-    pass
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise _Terminated
-
-
 def _describe(status: int) -> str:
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
@@ -258,37 +231,37 @@ def _describe(status: int) -> str:
     return f"exited with status {os.waitstatus_to_exitcode(status)}"
 
 
-def _readable(fds: list[int], seconds: float | None) -> set[int]:
+def _readable(fds: list[int], seconds: float) -> set[int]:
     poller = select.poll()
     for fd in fds:
         poller.register(fd, select.POLLIN)
-    wait_ms = None if seconds is None else max(0, int(seconds * 1000))
-    return {fd for fd, _ in poller.poll(wait_ms)}
+    return {fd for fd, _ in poller.poll(max(0, int(seconds * 1000)))}
+
+
+def _signal(pidfd: int, sig: int) -> None:
+    """Signal the child through its pidfd: never a stranger that got a recycled pid."""
+    with contextlib.suppress(ProcessLookupError):  # it has ended
+        signal.pidfd_send_signal(pidfd, sig)
 
 
 def _stop_child(pid: int, pidfd: int) -> int:
     """SIGTERM the child, SIGKILL it after a grace period; reap it, return its wait status."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:  # through the pidfd: never a stranger that inherited a recycled pid
-            signal.pidfd_send_signal(pidfd, sig)
-        except ProcessLookupError:
+    if pidfd < 0:  # interrupted before its pidfd existed: the unreaped pid is still ours
+        os.kill(pid, signal.SIGKILL)
+    for sig in (signal.SIGTERM, signal.SIGKILL) if pidfd >= 0 else ():
+        _signal(pidfd, sig)
+        if _readable([pidfd], 2.0):  # grace; a pidfd turns readable when its process ends
             break
-        if _readable([pidfd], _KILL_GRACE):  # a pidfd turns readable when its process ends
-            break
-    try:
+    with contextlib.suppress(ChildProcessError):  # else reaped already
         return os.waitpid(pid, 0)[1]
-    except ChildProcessError:  # reaped already
-        return 0
+    return 0
 
 
 def _encode_outcome(ok: bool, value: Any) -> bytes:
     """Pickle the child's outcome; fall back to a ContainedError that surely unpickles."""
     try:
-        if not ok:
-            value.add_note("Raised in the contained child:\n" + traceback.format_exc())
         data = pickle.dumps((ok, value), pickle.HIGHEST_PROTOCOL)
-        if not ok:
-            pickle.loads(data)  # some exceptions pickle but cannot be rebuilt
+        pickle.loads(data)  # some objects pickle but cannot be rebuilt
         return data
     except Exception as exc:  # any pickling failure is reported alike
         name = "" if ok else type(value).__qualname__
@@ -302,20 +275,21 @@ def _child_main(write_fd: int, parent: int, policy: Policy, call: Callable[[], A
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent forwards SIGTERM
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])  # a pending one ends us
         _libc().prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGTERM), 0, 0, 0)
         if os.getppid() == parent:  # else the parent died before PDEATHSIG was armed
             try:
                 restrict_self(policy)
                 data = _encode_outcome(True, call())
             except BaseException as exc:  # everything goes to the parent
+                exc.add_note("Raised in the contained child:\n" + traceback.format_exc())
                 data = _encode_outcome(False, exc)
             view = memoryview(data)
             while view:
                 view = view[os.write(write_fd, view) :]
             code = 0
         for stream in (sys.stdout, sys.stderr):
-            stream.flush()
+            stream.flush()  # what FN printed
     finally:
         os._exit(code)
 
@@ -324,12 +298,12 @@ def _collect(read_fd: int, pidfd: int, deadline: float | None) -> bytes | None:
     """Read what the child sends until it has ended; None if the DEADLINE passes first."""
     chunks, watched = [], [read_fd, pidfd]
     while deadline is None or time.monotonic() < deadline:
-        ready = _readable(watched, None if deadline is None else deadline - time.monotonic())
+        # Every half second: a signal another thread took is handled (and forwarded) late.
+        left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+        ready = _readable(watched, left)
         if read_fd in ready:
-            chunk = os.read(read_fd, 1 << 16)
-            chunks.append(chunk)
-            if not chunk:  # end of the pipe: now wait for the end of the child
-                watched = [pidfd]
+            chunks.append(os.read(read_fd, 1 << 16))
+            watched = watched if chunks[-1] else [pidfd]  # the pipe's end: await the exit
         elif pidfd in ready:  # ended (the pipe may stay open in the child's own children)
             return b"".join(chunks)
     return None
@@ -344,16 +318,13 @@ def run_contained(
     The child calls :func:`restrict_self` first; the caller is never restricted. The result
     must pickle. FN's exception (or LandlockUnavailable) is re-raised with its type and the
     child's traceback as a note, or as ContainedError naming its type if it cannot pickle.
-    A child ending without a result (a signal, os._exit) raises ContainedError saying how;
-    past TIMEOUT seconds it gets SIGTERM, then SIGKILL: ContainedTimeout. On Ctrl-C, or
-    SIGTERM in the main thread, the child gets SIGTERM and is reaped before the interruption
-    goes on (SIGTERM is re-sent under the caller's own disposition). The child is always
-    reaped, runs no atexit handler, and gets SIGTERM if the caller dies.
-
-    Fork safety: only the calling thread is copied; hold no locks and no database connections
-    across the call (FN opens its own). Descriptors open in the caller stay usable in the
-    child. The outcome is unpickled here: FN is trusted code contained against accidents and
-    native code, not a sandbox for hostile code.
+    A child ending without a result raises ContainedError saying how; past TIMEOUT seconds
+    it gets SIGTERM, then SIGKILL: ContainedTimeout. On Ctrl-C, or SIGTERM in the main
+    thread, the child gets SIGTERM and is reaped, then the caller's own handling goes on.
+    No zombie, no atexit handler in the child, SIGTERM to it if the caller dies. Hold no
+    locks nor database connections across the call (FN opens its own); the caller's open
+    descriptors stay usable in the child. FN is trusted code (its outcome is unpickled
+    here), contained against accidents and native code: no sandbox for hostile code.
     """
     if timeout is not None and timeout <= 0:
         raise ValueError(f"timeout must be positive, not {timeout!r}")
@@ -361,54 +332,68 @@ def run_contained(
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             stream.flush()  # else the child would write the caller's pending output again
-    in_main = threading.current_thread() is threading.main_thread()
-    previous, pid, pidfd = signal.SIG_DFL, -1, -1
+    # In the main thread, SIGTERM and SIGINT are caught here (SIGTERM goes to the child) so
+    # that no handler raises inside os.fork's at-fork hooks, which would swallow it.
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.getsignal(sig) for sig in _STOPS} if main else {}
+    pid, pidfd, caught, waiting, blocked = -1, -1, [], False, None
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if signum == signal.SIGINT and waiting and callable(previous[signum]):
+            previous[signum](signum, frame)  # the caller's Ctrl-C, e.g. KeyboardInterrupt
+            return
+        caught.append(signum)  # for the caller's handlers once the call is over
+        if signum == signal.SIGTERM and pidfd >= 0:
+            _signal(pidfd, signal.SIGTERM)
+
     read_fd, write_fd = os.pipe()
-    # Until the child and its pidfd are in hand, an interruption would lose track of it.
-    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
     try:
-        try:
-            if in_main:  # None: a handler set outside Python, which cannot be restored
-                previous = signal.signal(signal.SIGTERM, _raise_terminated) or signal.SIG_DFL
-            parent, call = os.getpid(), functools.partial(fn, *args, **kwargs)
-            pid = os.fork()
-            if pid == 0:
-                os.close(read_fd)
-                _child_main(write_fd, parent, policy, call)
-            pidfd = os.pidfd_open(pid)
-        finally:
-            os.close(write_fd)
-            signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)  # pending signals land now
+        for sig in previous:
+            signal.signal(sig, on_signal)
+        parent, call = os.getpid(), functools.partial(fn, *args, **kwargs)
+        # The child starts deaf to SIGTERM: Python forgets signals that land during os.fork.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            _child_main(write_fd, parent, policy, call)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        blocked = None
+        pidfd = os.pidfd_open(pid)
+        os.close(write_fd)  # no handler of ours raises: the two lines go together
+        write_fd, waiting = -1, True
+        early, caught[:] = dict.fromkeys(caught), []
+        for signum in early:  # what came during the fork
+            on_signal(signum, None)
         data = _collect(read_fd, pidfd, deadline)
         if data is None:
             status, pid = _stop_child(pid, pidfd), -1
-            raise ContainedTimeout(
-                f"the contained child did not finish within {timeout} s and {_describe(status)}"
-            )
-        status, pid = os.waitpid(pid, 0)[1], -1
-    except _Terminated:
-        if pid > 0:
-            _stop_child(pid, pidfd)
-        signal.signal(signal.SIGTERM, previous)
-        in_main = False
-        os.kill(os.getpid(), signal.SIGTERM)  # the caller's own SIGTERM handling decides
-        raise ContainedError("interrupted by SIGTERM; the contained child was stopped") from None
+            raise ContainedTimeout(f"no result within {timeout} s: the child {_describe(status)}")
+        status, pid, waiting = os.waitpid(pid, 0)[1], -1, False
     except BaseException:
+        waiting = False
         if pid > 0:
             _stop_child(pid, pidfd)
         raise
-    finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
-        for fd in (read_fd, pidfd):
+    finally:  # waiting is False by now: restoring cannot run the caller's SIGINT handler
+        if blocked is not None:  # os.fork failed
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        fds, pidfd = (read_fd, write_fd, pidfd), -1
+        for fd in fds:
             if fd >= 0:
                 os.close(fd)
+        for sig, handler in previous.items():  # None: set outside Python, cannot be restored
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+    for signum in dict.fromkeys(caught):  # the caller's own dispositions decide
+        signal.raise_signal(signum)
+    if signal.SIGTERM in caught:
+        raise ContainedError(f"interrupted by SIGTERM: the contained child {_describe(status)}")
     if not data:
         raise ContainedError(f"the contained child {_describe(status)} before sending a result")
     try:
         ok, value = pickle.loads(data)
     except Exception as exc:  # a torn or unreadable outcome
         raise ContainedError(f"cannot read the contained child's outcome: {exc}") from None
-    if ok:
-        return value
-    raise value
+    if not ok:
+        raise value
+    return value

@@ -16,6 +16,7 @@ EXIT_REFUSED = 1  # refused, or a check failed: nothing changed
 EXIT_BAD_INPUT = 2  # bad input: nothing changed
 EXIT_ENVIRONMENT = 3  # the database or the machine is not usable
 EXIT_SIGINT = 130  # 128 + SIGINT: stopped by Ctrl-C
+EXIT_SIGPIPE = 141  # 128 + SIGPIPE: the reader of the output went away
 EXIT_SIGTERM = 143  # 128 + SIGTERM
 
 

@@ -7,13 +7,22 @@ Errors are translated into a message and an exit code at one place, `main` (the 
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
 import click
 from rich.markup import escape
 
-from ..errors import EXIT_ENVIRONMENT, GovgateError, PlanError, describe
+from ..errors import (
+    EXIT_ENVIRONMENT,
+    EXIT_REFUSED,
+    EXIT_SIGINT,
+    EXIT_SIGPIPE,
+    GovgateError,
+    PlanError,
+    describe,
+)
 from ..text import escape as shown
 from . import operations, runbook  # noqa: F401  (registers the commands on the group)
 from .group import cli
@@ -29,9 +38,14 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="govgate", standalone_mode=False)
     except GovgateError as exc:
         return _fail(exc, debug)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        return 1
+    except click.exceptions.Abort as exc:
+        err.print("aborted; nothing was changed")
+        return EXIT_SIGINT if isinstance(exc.__context__, KeyboardInterrupt) else EXIT_REFUSED
+    except KeyboardInterrupt:  # outside click's own handling: as Unix tools do
+        err.print("aborted; nothing was changed")
+        return EXIT_SIGINT
+    except BrokenPipeError:
+        return _closed_pipe()
     except click.ClickException as exc:
         exc.show()
         return 2
@@ -44,6 +58,17 @@ def main(argv: list[str] | None = None) -> int:
         err.print("  → run again with --debug for the traceback, and report it")
         return EXIT_ENVIRONMENT
     return 0
+
+
+def _closed_pipe() -> int:
+    # The reader went away (`govgate gap | head -1`): say nothing more, exit as Unix tools
+    # do, and keep Python from complaining when it flushes stdout at exit.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    return EXIT_SIGPIPE
 
 
 def _fail(exc: GovgateError, debug: bool) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .. import __version__
 from ..config import load_settings
 
 
@@ -25,6 +26,7 @@ from ..config import load_settings
     "--config", "config_path", metavar="FILE", help="Configuration file (default govgate.toml)."
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(__version__, "--version", prog_name="govgate", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx, db_url, agent_url, config_path, debug):
     """govgate: human-gated, verified, reversible governance rollouts."""

@@ -13,8 +13,16 @@ from rich.console import Console
 
 from ..render import text_lines, to_json
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _Console(Console):
+    """Rich's console, letting a closed pipe reach the one exit-code boundary (`cli.main`)."""
+
+    def on_broken_pipe(self) -> None:  # Rich's own would exit 1
+        raise BrokenPipeError
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def operator() -> str:

@@ -1,0 +1,47 @@
+"""The command line behaves as Unix tools do: --version, a closed pipe, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from govgate import __version__
+
+from support.constants import NO_CONFIG
+
+GOVGATE = [sys.executable, "-m", "govgate.cli"]
+
+
+def test_version_prints_the_installed_version(gg):
+    run = gg("--version")
+    assert (run.code, run.out.strip()) == (0, f"govgate {__version__}")
+
+
+def test_a_closed_pipe_ends_the_command_with_141_and_no_complaint(sqlite_lab):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before govgate writes a line
+    try:
+        done = subprocess.run(
+            [*GOVGATE, "--db", sqlite_lab.url, "gap"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **NO_CONFIG},
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141
+    assert done.stderr == b""
+
+
+def test_ctrl_c_during_a_command_exits_130_and_says_nothing_changed(sqlite_lab, gg, monkeypatch):
+    from govgate import api
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt  # what Ctrl-C raises wherever the command is
+
+    monkeypatch.setattr(api, "status", interrupted)
+    run = gg("--db", sqlite_lab.url, "status")
+    assert run.code == 130
+    assert "aborted; nothing was changed" in run.err

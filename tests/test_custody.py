@@ -18,7 +18,7 @@ from govgate.db.engine import make_engine
 from govgate.runbook.gate import Status
 
 from support.constants import APPROVAL, PROPOSAL
-from support.labs import Lab, copy_pg_lab, ratify
+from support.labs import Lab, copy_pg_lab, ratify, with_settings
 
 
 def _agent_execute(lab: Lab, sql: str, **params) -> None:
@@ -280,3 +280,47 @@ def test_an_older_rollout_stays_undoable_after_a_newer_proposal_is_frozen(lab, g
         "govgate-agent",
         None,
     )
+
+
+def _as_login(url: str, sql: str, **params) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(sql), params)
+    finally:
+        engine.dispose()
+
+
+APPEND = (
+    "SELECT os_audit_append(s.seq + 1, 'now', :kind, 'mallory', NULL, NULL, '{}', s.hash, "
+    "repeat('f', 64)) FROM (SELECT seq, hash FROM os_audit ORDER BY seq DESC LIMIT 1) AS s"
+)
+
+
+@pytest.mark.postgres
+def test_no_role_writes_the_audit_trail_but_through_govgates_function_and_its_own_kinds(pg_lab):
+    lab = pg_lab
+    rows = lab.scalar("SELECT COUNT(*) FROM os_audit")
+    direct = (
+        "INSERT INTO os_audit (seq, at, kind, actor, detail, prev_hash, hash) "
+        "VALUES (999, 'now', 'ratification', 'mallory', '{}', 'x', 'y')"
+    )
+    for url in (lab.approver_url, lab.settings.agent_url):
+        with pytest.raises(sa.exc.DBAPIError, match="permission denied"):
+            _as_login(url, direct)
+    with pytest.raises(sa.exc.DBAPIError, match="approver may append only ratifications"):
+        _as_login(lab.approver_url, APPEND, kind="rollout")
+    with pytest.raises(sa.exc.DBAPIError, match="agent may not append ratification"):
+        _as_login(lab.settings.agent_url, APPEND, kind="ratification")
+    with pytest.raises(sa.exc.DBAPIError, match="does not follow the last one"):
+        _as_login(
+            lab.settings.agent_url,
+            "SELECT os_audit_append(1, 'now', 'abort', 'mallory', NULL, NULL, '{}', "
+            "repeat('0', 64), repeat('f', 64))",
+        )
+    assert lab.scalar("SELECT COUNT(*) FROM os_audit") == rows
+    # and the real paths still append: a ratification by the approver, a rollout by the agent
+    ratify(lab, settings=with_settings(lab, db_url=lab.approver_url).settings)
+    api.apply(lab.settings)
+    kinds = [k for (k,) in lab.rows("SELECT kind FROM os_audit ORDER BY seq")][-2:]
+    assert kinds == ["ratification", "rollout"]

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import custody
 from . import schema as s
 from .state import canonical_json, sha256_hex
 
@@ -129,19 +130,23 @@ def append(
     detail = json.loads(canonical_json(detail or {}))
     at = now_iso()
     digest = _hash(seq, at, kind.value, actor, proposal_id, rollout_id, detail, prev)
-    conn.execute(
-        s.audit.insert().values(
-            seq=seq,
-            at=at,
-            kind=kind.value,
-            actor=actor,
-            proposal_id=proposal_id,
-            rollout_id=rollout_id,
-            detail=canonical_json(detail),
-            prev_hash=prev,
-            hash=digest,
-        )
+    row = dict(
+        seq=seq,
+        at=at,
+        kind=kind.value,
+        actor=actor,
+        proposal_id=proposal_id,
+        rollout_id=rollout_id,
+        detail=canonical_json(detail),
+        prev_hash=prev,
+        hash=digest,
     )
+    if custody.appends_through_function(conn):
+        # Roles may not insert into os_audit: govgate's function checks the kind the role
+        # may write and that the row follows the last one (db/custody.py).
+        conn.execute(custody.APPEND_CALL, row)
+    else:
+        conn.execute(s.audit.insert().values(**row))
     return AuditEvent(seq, at, kind.value, actor, proposal_id, rollout_id, detail, prev, digest)
 
 

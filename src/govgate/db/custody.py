@@ -100,6 +100,45 @@ BEGIN
     RAISE EXCEPTION 'govgate custody: % on % is history and never changes', TG_OP, TG_TABLE_NAME
         USING ERRCODE = 'check_violation';
 END $$""",
+    """
+CREATE OR REPLACE FUNCTION os_audit_append(
+    p_seq integer, p_at text, p_kind text, p_actor text, p_proposal text, p_rollout text,
+    p_detail text, p_prev text, p_hash text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    last_seq integer;
+    last_hash text;
+    trusted boolean;
+BEGIN
+    -- The tables' owner and superusers (members of every role) append any kind.
+    SELECT r.rolsuper OR pg_has_role(session_user, c.relowner, 'MEMBER') INTO trusted
+      FROM pg_roles r, pg_class c
+     WHERE r.rolname = session_user AND c.oid = 'os_audit'::regclass;
+    IF NOT trusted AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'govgate_agent')
+       AND pg_has_role(session_user, 'govgate_agent', 'MEMBER')
+       AND p_kind NOT IN ('rollout', 'abort', 'rollback', 'forced') THEN
+        RAISE EXCEPTION 'govgate custody: the agent may not append % events to the audit trail',
+            p_kind USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT trusted AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'govgate_approver')
+       AND pg_has_role(session_user, 'govgate_approver', 'MEMBER')
+       AND NOT (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'govgate_agent')
+                AND pg_has_role(session_user, 'govgate_agent', 'MEMBER'))
+       AND p_kind <> 'ratification' THEN
+        RAISE EXCEPTION 'govgate custody: an approver may append only ratifications, not %',
+            p_kind USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT seq, hash INTO last_seq, last_hash FROM os_audit ORDER BY seq DESC LIMIT 1 FOR UPDATE;
+    IF p_seq IS DISTINCT FROM COALESCE(last_seq, 0) + 1
+       OR p_prev IS DISTINCT FROM COALESCE(last_hash, repeat('0', 64)) THEN
+        RAISE EXCEPTION 'govgate custody: audit row % does not follow the last one (%)',
+            p_seq, COALESCE(last_seq, 0) USING ERRCODE = 'check_violation';
+    END IF;
+    INSERT INTO os_audit (seq, at, kind, actor, proposal_id, rollout_id, detail, prev_hash, hash)
+        VALUES (p_seq, p_at, p_kind, p_actor, p_proposal, p_rollout, p_detail, p_prev, p_hash);
+END $$""",
+    "REVOKE ALL ON FUNCTION os_audit_append(integer, text, text, text, text, text, text, text, "
+    "text) FROM PUBLIC",
     "DROP TRIGGER IF EXISTS os_custody_insert ON os_rollouts",
     "CREATE TRIGGER os_custody_insert BEFORE INSERT ON os_rollouts "
     "FOR EACH ROW EXECUTE FUNCTION os_custody_rollout_insert()",
@@ -182,6 +221,32 @@ BEGIN
         WHERE EXISTS (SELECT 1 FROM os_approval_uses u WHERE u.approval_id = OLD.id);
 END""",
 )
+
+
+APPEND_SIGNATURE = "os_audit_append(integer, text, text, text, text, text, text, text, text)"
+APPEND_CALL = sa.text(
+    "SELECT os_audit_append(:seq, :at, :kind, :actor, :proposal_id, :rollout_id, :detail, "
+    ":prev_hash, :hash)"
+)
+
+
+def appends_through_function(conn: Connection) -> bool:
+    """Whether audit rows go through `os_audit_append` (PostgreSQL at revision v2)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    return conn.execute(
+        sa.text("SELECT to_regprocedure(:f) IS NOT NULL"), {"f": APPEND_SIGNATURE}
+    ).scalar()
+
+
+def grant_append(conn: Connection, roles: tuple[str, ...]) -> None:
+    """Let ROLES append audit rows only through the function, never insert them directly."""
+    for role in roles:
+        conn.exec_driver_sql(
+            f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN "
+            f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON os_audit FROM {role}; "
+            f"GRANT EXECUTE ON FUNCTION {APPEND_SIGNATURE} TO {role}; END IF; END $$"
+        )
 
 
 def install(conn: Connection) -> None:

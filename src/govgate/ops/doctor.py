@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 
 from ..config import Settings, mask_url
+from ..db import custody
 from ..db import schema as s
 from ..db.privileges import privileges
 from ..directus import identity
@@ -93,11 +94,27 @@ def agent_findings(
     ]
     tables += confine.protected_tables(conn, protected)
     out = []
+    through_function = custody.appends_through_function(conn)
+    if through_function:
+        can_append = conn.execute(
+            sa.text("SELECT has_function_privilege(current_user, :f, 'EXECUTE')"),
+            {"f": custody.APPEND_SIGNATURE},
+        ).scalar()
+        out.append(
+            Finding(
+                "agent on the audit trail",
+                bool(can_append),
+                f"role {role} {'can' if can_append else 'cannot'} append through os_audit_append"
+                + ("" if can_append else " — the rollout needs it: run `govgate init --roles`"),
+            )
+        )
     for table in tables:
         # the bare privileges: how each is reached is the gate's to explain
         can = [p.split(" (")[0] for p in privileges(conn, table, ("INSERT", "UPDATE", "DELETE"))]
-        # os_approval_uses is written by the custody trigger alone, never by the agent itself
-        should = table != "os_approval_uses" and (
+        # Written by govgate's own database code alone, never by the agent's role itself:
+        # os_approval_uses by the custody trigger, os_audit through os_audit_append (v2).
+        indirect = {"os_approval_uses"} | ({"os_audit"} if through_function else set())
+        should = table not in indirect and (
             table in confine.ROLLOUT_TABLES or table in confine.DIRECTUS_TABLES
         )
         ok = bool(can) if should else not can

@@ -80,13 +80,12 @@ _AGENT_GRANTS = (
                 "directus_panels")),
     ("INSERT, DELETE", ("os_accountability", "directus_dashboards", "directus_panels")),
     ("INSERT, UPDATE", ("os_rollouts",)),
-    ("INSERT", ("os_audit",)),
 )  # fmt: skip
 # The approver is a person: on Directus, ratify records the `create` activity the
 # app would record for them, so they may insert activity (the agent may not).
 _APPROVER_GRANTS = (
     ("SELECT", _BOTH_READ),
-    ("INSERT", ("os_proposal_approvals", "os_audit", "directus_activity", "directus_revisions")),
+    ("INSERT", ("os_proposal_approvals", "directus_activity", "directus_revisions")),
 )
 
 
@@ -121,6 +120,8 @@ def create_roles(conn: Connection, result: InitResult) -> InitResult:
             f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON os_proposal_approvals FROM {AGENT_ROLE}"
         )
     )
+    if custody.appends_through_function(conn):
+        custody.grant_append(conn, (AGENT_ROLE, APPROVER_ROLE))
     return InitResult(
         result.created_tables,
         result.created_settings,

@@ -24,6 +24,8 @@ def upgrade() -> None:
     custody.backfill_uses(conn)
     custody.install(conn)
     if conn.dialect.name == "postgresql":
+        custody.grant_append(conn, ("govgate_agent", "govgate_approver"))
+    if conn.dialect.name == "postgresql":
         # The agent reads which approvals were used; only the trigger writes them.
         for role in ("govgate_agent", "govgate_approver"):
             conn.exec_driver_sql(

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from govgate import api
 from govgate.agent.events import event, line
+from govgate.agent.reports import verify_and_report
 from govgate.text import escape, json_safe
 
 try:
@@ -186,6 +187,10 @@ def test_every_text_command_shows_a_hostile_title_names_and_actor_as_escapes(
     trail = gg(*db, "audit")
     assert trail.code == 0, trail.err
     assert_shown_not_obeyed(trail.out, f"mallory{SHOWN}")
+    rollout_id = api.report(lab.settings).data["rollout"]
+    verify_and_report(lab.settings, rollout_id)  # the agent's report files
+    report_file = Path(lab.settings.report_dir) / f"{rollout_id}.txt"
+    assert_shown_not_obeyed(report_file.read_text(), f"Ratify{SHOWN}")
 
 
 def test_an_error_message_quoting_data_shows_it_escaped(sqlite_lab, gg, monkeypatch, tmp_path):

@@ -18,6 +18,7 @@ from ..db.anchor import head_line
 from ..errors import GovgateError, Refused
 from ..runbook.report import sentences
 from ..runbook.verify import VerifyResult
+from ..text import escape
 from .events import Event, event
 
 
@@ -114,7 +115,7 @@ def write_report(
     ]
     paths = folder / f"{rollout_id}.json", folder / f"{rollout_id}.txt"
     _atomic_write(paths[0], json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    _atomic_write(paths[1], "\n".join(text) + "\n")
+    _atomic_write(paths[1], "\n".join(escape(line) for line in text) + "\n")
     return paths
 
 

@@ -58,6 +58,8 @@ from urllib.parse import quote
 import pymysql
 from pymysql.constants import CLIENT
 
+from .throwaway import Throwaway
+
 HOST = "127.0.0.1"
 ADMIN_USER = "gg_admin"
 _OS_USERS = ("mysql", "nobody")
@@ -108,7 +110,7 @@ def _ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-class MariaDbServer:
+class MariaDbServer(Throwaway):
     """A throwaway MariaDB server on 127.0.0.1; stopped and deleted by stop() and at exit.
 
     The temp dir (``tempfile.mkdtemp`` under *base_dir*, default the system temp dir) is
@@ -318,19 +320,6 @@ class MariaDbServer:
     def is_running(self) -> bool:
         """Return whether this object's mariadbd process is alive."""
         return self._proc is not None and self._proc.poll() is None
-
-    def _cleanup_at_exit(self) -> None:
-        """atexit hook: stop the server and delete the temp dir, ignoring errors."""
-        try:
-            self.stop(remove=True)
-        except Exception:
-            pass
-
-    def __enter__(self) -> MariaDbServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- SQL helpers -------------------------------------------------------
 

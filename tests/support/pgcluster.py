@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 import psycopg
 
+from .throwaway import Throwaway
+
 HOST = "127.0.0.1"
 _PG_USER = "postgres"
 _PORT_IN_USE = ("Address already in use", "could not create any TCP/IP sockets")
@@ -68,7 +70,7 @@ def _find_bindir() -> str:
     )
 
 
-class PgCluster:
+class PgCluster(Throwaway):
     """A throwaway PostgreSQL cluster on 127.0.0.1; trust auth; stopped and deleted by stop().
 
     The temp dir (``tempfile.mkdtemp`` under *base_dir*, default the system temp dir)
@@ -258,19 +260,6 @@ class PgCluster:
         if self._removed or not os.path.exists(os.path.join(self.datadir, "postmaster.pid")):
             return False
         return self._run("pg_ctl", "status", "-D", self.datadir, timeout=30).returncode == 0
-
-    def _cleanup_at_exit(self) -> None:
-        """atexit hook: stop the server and delete the temp dir, ignoring errors."""
-        try:
-            self.stop(remove=True)
-        except Exception:
-            pass
-
-    def __enter__(self) -> PgCluster:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- SQL helpers -------------------------------------------------------
 

@@ -127,11 +127,11 @@ def _applied_verdict(
     status = Status.BLOCKED if reasons else Status.DRIFTED if edits else Status.APPLIED
     if status is Status.DRIFTED:
         who = identity.editors(conn, s.accountability.name) if directus else ()
-        by = f" (changed in Directus by {', '.join(who)})" if who else ""
+        by = f"; in Directus by {', '.join(who)}" if who else ""
         reasons = [
             Reason(
                 "drifted",
-                f"rollout {rollout_id}'s record {e} since it was applied{by}",
+                f"rollout {rollout_id}: {e} (changed after it was applied{by})",
                 "restore it, or `govgate rollback --force` removes the rollout's rows (audited)",
             )
             for e in edits

@@ -45,3 +45,22 @@ def test_ctrl_c_during_a_command_exits_130_and_says_nothing_changed(sqlite_lab, 
     run = gg("--db", sqlite_lab.url, "status")
     assert run.code == 130
     assert "aborted; nothing was changed" in run.err
+
+
+def test_status_exit_code_tells_each_word_apart(lab, gg):
+    from support.labs import agent_args, ratify
+
+    def code() -> int:
+        return gg(*agent_args(lab), "status", "--exit-code").code
+
+    assert code() == 1  # BLOCKED
+    assert gg(*agent_args(lab), "status").code == 0  # without the flag: done
+    ratify(lab)
+    assert code() == 0  # READY
+    assert gg(*agent_args(lab), "apply").code == 0
+    assert code() == 4  # APPLIED
+    lab.execute(
+        "UPDATE os_accountability SET authority = 'GOV-DOT' "
+        "WHERE collection = 'kg_entities' AND duty = 'ownership'"
+    )
+    assert code() == 5  # DRIFTED

@@ -49,11 +49,24 @@ def upgrade(settings, as_json):
 @cli.command()
 @click.option("--why", is_flag=True, help="List every reason, each with what would clear it.")
 @click.option("--proposal", "proposal_id", metavar="ID", help="Ask about another proposal.")
+@click.option(
+    "--exit-code",
+    "exit_code",
+    is_flag=True,
+    help="Exit with the gate's word: 0 READY, 1 BLOCKED, 4 APPLIED, 5 DRIFTED (2/3 as always).",
+)
 @json_option
 @click.pass_obj
-def status(settings, why, proposal_id, as_json):
-    """Print the gate in one word: BLOCKED, READY or APPLIED."""
-    emit(api.status(settings, proposal_id), as_json, why=why)
+def status(settings, why, proposal_id, exit_code, as_json):
+    """Print the gate in one word: BLOCKED, READY, APPLIED or DRIFTED."""
+    verdict = api.status(settings, proposal_id)
+    emit(verdict, as_json, why=why)
+    if exit_code:
+        sys.exit(STATUS_EXIT[verdict.status.value])
+
+
+# `status --exit-code`, for scripts and CI: one code per word, apart from 2 and 3.
+STATUS_EXIT = {"READY": 0, "BLOCKED": 1, "APPLIED": 4, "DRIFTED": 5}
 
 
 @cli.command()

@@ -301,14 +301,7 @@ class MariaDbServer(Throwaway):
             return
         self._terminate(signal.SIGTERM)
         if remove:
-            shutil.rmtree(self._root_dir, ignore_errors=True)
-            self._removed = True
-            atexit.unregister(self._cleanup_at_exit)
-
-    def restart(self) -> None:
-        """Stop the server without removing anything and start it again (same port, same data)."""
-        self.stop(remove=False)
-        self.start()
+            self._remove()
 
     def kill(self) -> None:
         """Simulate a crash: SIGKILL mariadbd, keeping the data; start() recovers and resumes.

@@ -220,14 +220,7 @@ class PgCluster(Throwaway):
         if self.is_running():
             self._pg_ctl_stop("fast")
         if remove:
-            shutil.rmtree(self._root_dir, ignore_errors=True)
-            self._removed = True
-            atexit.unregister(self._cleanup_at_exit)
-
-    def restart(self) -> None:
-        """Stop the server without removing anything and start it again (same port, same data)."""
-        self.stop(remove=False)
-        self.start()
+            self._remove()
 
     def kill(self) -> None:
         """Simulate an outage: ``pg_ctl stop -m immediate``, keeping the data; start() brings it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 from typing import Self
 
 
@@ -16,6 +18,20 @@ class Throwaway:
 
     def stop(self, remove: bool = True) -> None:  # pragma: no cover - every server defines it
         raise NotImplementedError
+
+    _root_dir: str
+    _removed: bool
+
+    def restart(self) -> None:
+        """Stop the server without removing anything and start it again (same port, same data)."""
+        self.stop(remove=False)
+        self.start()
+
+    def _remove(self) -> None:
+        """Delete the temp dir for good (the server is stopped); at exit nothing is left to do."""
+        shutil.rmtree(self._root_dir, ignore_errors=True)
+        self._removed = True
+        atexit.unregister(self._cleanup_at_exit)
 
     def _cleanup_at_exit(self) -> None:
         """atexit hook: stop the server and delete the temp dir, ignoring errors."""

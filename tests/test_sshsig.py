@@ -10,7 +10,6 @@ this file's own wire helpers rather than the library's; ssh-keygen judges the re
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import random
 import shutil
@@ -26,12 +25,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    PublicFormat,
     load_ssh_private_key,
 )
 
@@ -42,6 +38,11 @@ from govgate.signing.errors import (
     SignatureError,
     SigningError,
 )
+
+from support.fakesk import FakeSecurityKey
+from support.fakesk import armor as _armor
+from support.fakesk import mpint as _mpint
+from support.fakesk import ssh_string as _s
 
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
 NS = "govgate-approval"
@@ -63,22 +64,6 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def _s(data: bytes | str) -> bytes:
-    data = data.encode() if isinstance(data, str) else data
-    return struct.pack(">I", len(data)) + data
-
-
-def _mpint(n: int) -> bytes:
-    body = n.to_bytes(n.bit_length() // 8 + 1, "big")  # always room for a clear sign bit
-    return _s(body if n else b"")
-
-
-def _armor(blob: bytes) -> str:
-    b64 = base64.b64encode(blob).decode()
-    lines = [b64[i : i + 70] for i in range(0, len(b64), 70)]
-    return "\n".join(["-----BEGIN SSH SIGNATURE-----", *lines, "-----END SSH SIGNATURE-----\n"])
-
-
 def _blob_of(armored: str) -> bytes:
     body = armored.split("-----")[2]
     return base64.b64decode("".join(body.split()))
@@ -93,43 +78,6 @@ class Key:
     @property
     def blob(self) -> bytes:
         return base64.b64decode(self.line.split()[1])
-
-
-class FakeSecurityKey:
-    """Signs like a FIDO authenticator per PROTOCOL.u2f: the signature covers
-    sha256(application) || flags || counter || sha256(SSHSIG signed data)."""
-
-    def __init__(self, kind: str, application: str = "ssh:") -> None:
-        self.application = application
-        if kind == "ed25519":
-            self._key = Ed25519PrivateKey.generate()
-            self.key_type = "sk-ssh-ed25519@openssh.com"
-            raw = self._key.public_key().public_bytes_raw()
-            self.blob = _s(self.key_type) + _s(raw) + _s(application)
-        else:
-            self._key = ec.generate_private_key(ec.SECP256R1())
-            self.key_type = "sk-ecdsa-sha2-nistp256@openssh.com"
-            point = self._key.public_key().public_bytes(
-                Encoding.X962, PublicFormat.UncompressedPoint
-            )
-            self.blob = _s(self.key_type) + _s("nistp256") + _s(point) + _s(application)
-        self.name = self.key_type
-        self.line = f"{self.key_type} {base64.b64encode(self.blob).decode()}"
-
-    def sign(self, payload: bytes, namespace: str, *, flags: int = 0x01, counter: int = 1):
-        digest = hashlib.sha512(payload).digest()
-        message = b"SSHSIG" + _s(namespace) + _s(b"") + _s("sha512") + _s(digest)
-        app_hash = hashlib.sha256(self.application.encode()).digest()
-        tbs = app_hash + bytes([flags]) + struct.pack(">I", counter)
-        tbs += hashlib.sha256(message).digest()
-        if isinstance(self._key, Ed25519PrivateKey):
-            sig = self._key.sign(tbs)
-        else:
-            r, s = decode_dss_signature(self._key.sign(tbs, ec.ECDSA(hashes.SHA256())))
-            sig = _mpint(r) + _mpint(s)
-        sig_blob = _s(self.key_type) + _s(sig) + bytes([flags]) + struct.pack(">I", counter)
-        blob = b"SSHSIG" + struct.pack(">I", 1) + _s(self.blob) + _s(namespace) + _s(b"")
-        return _armor(blob + _s("sha512") + _s(sig_blob))
 
 
 @pytest.fixture(scope="module")

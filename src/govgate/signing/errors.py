@@ -36,6 +36,10 @@ SIGNING_REASONS: dict[str, str] = {
     "agent-unavailable": "no ssh-agent socket could be reached",
     "agent-refused": "the agent answered SSH_AGENT_FAILURE (key not loaded, user declined)",
     "agent-protocol": "the agent's reply was malformed, timed out, or did not verify",
+    "agent-no-key": "the agent holds no key allowed for the principal (or no key at all)",
+    "agent-ambiguous": (
+        "the agent holds several keys and none could be chosen; name one with --sign-key KEY.pub"
+    ),
 }
 
 

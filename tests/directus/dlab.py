@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import secrets
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
@@ -20,6 +24,7 @@ import sqlalchemy as sa
 
 from govgate import api
 from govgate.config import Settings
+from govgate.directus import rest
 from govgate.ops import demo as demo_mod
 
 from support.constants import ROOT
@@ -294,3 +299,72 @@ def create_directus_users(lab: DirectusLab) -> tuple[dict, dict, dict]:
         # the agent's user and expect its approvals to be refused.
         user(ROGUE_EMAIL, "Rogue agents", approver)
     return users, tokens, policies
+
+
+# -- people signing in ----------------------------------------------------------------
+
+# Directus's appRecommendedPermissions for directus_users/update (@directus/system-data).
+OWN_PROFILE = [
+    *("first_name", "last_name", "email", "password", "location", "title", "description"),
+    *("avatar", "language", "appearance", "theme_light", "theme_dark"),
+    *("theme_light_overrides", "theme_dark_overrides", "tfa_secret"),
+]
+
+
+def totp(secret: str, at: float | None = None) -> str:
+    """RFC 6238: HMAC-SHA1 over the 30-second step, 6 digits, base32 secret."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    code = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{code % 1_000_000:06d}"
+
+
+def fresh_totp(secret: str) -> str:
+    """A code with a few seconds of its 30-second step left (Directus accepts the current step)."""
+    if time.time() % 30 > 26:
+        time.sleep(30 - time.time() % 30 + 0.5)
+    return totp(secret)
+
+
+def set_password(world, email: str) -> str:
+    """Give the user with EMAIL a known password (as the admin); returns it."""
+    password = f"pw-{secrets.token_hex(10)}"
+    with world.client() as http:
+        ok(http.patch(f"/users/{world.users[email]}", json={"password": password}))
+    return password
+
+
+def two_factor_user(world, *policies: str) -> tuple[str, str, str, dict]:
+    """A fresh user with two-factor authentication on, and POLICIES (names in world.policies):
+    (email, password, TOTP secret, user)."""
+    email, password = f"tfa-{secrets.token_hex(4)}@example.com", secrets.token_hex(12)
+    with world.client() as http:
+        # Enabling TFA updates one's own tfa_secret, a permission like any other: the lab's
+        # API-only policies lack it. The licence refuses custom permission rules
+        # (RESOURCE_RESTRICTED) except Directus's "recommended app permission", exactly:
+        # update of one's own profile fields.
+        policy = ok(http.post("/policies", json={"name": f"TFA {email}", "app_access": False}))
+        ok(
+            http.post(
+                "/permissions",
+                json={
+                    "policy": policy["id"],
+                    "collection": "directus_users",
+                    "action": "update",
+                    "fields": OWN_PROFILE,
+                    "permissions": {"id": {"_eq": "$CURRENT_USER"}},
+                },
+            )
+        )
+        user = ok(http.post("/users", json={"email": email, "password": password}))
+        for pid in (policy["id"], *(world.policies[name] for name in policies)):
+            ok(http.post("/access", json={"user": user["id"], "policy": pid}))
+    first = rest.login(world.lab.url, email, password)
+    with world.lab.client(first.token) as http:
+        secret = ok(http.post("/users/me/tfa/generate", json={"password": password}))["secret"]
+        ok(http.post("/users/me/tfa/enable", json={"secret": secret, "otp": fresh_totp(secret)}))
+    first.logout()
+    world.users[email] = user["id"]
+    return email, password, secret, user

@@ -8,6 +8,7 @@ fixtures use, and the constants, live in tests/support/ (see tests/README.md).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from govgate import api
 from govgate.config import Settings
 
+from support import signing
 from support.constants import AGENT_LOGIN, APPROVER_LOGIN
 from support.labs import (
     Lab,
@@ -26,6 +28,10 @@ from support.labs import (
 )
 from support.pgcluster import PgCluster, fresh_database_name
 from support.tinyserver import TinyServer
+
+# Every govgate the suite runs, in-process or as a command, trusts the suite's approvers' keys,
+# as an operator's govgate.toml names their allowed_signers file.
+os.environ["GOVGATE_ALLOWED_SIGNERS"] = signing.allowed_signers()
 
 
 @pytest.fixture(scope="session")

@@ -23,12 +23,9 @@ from govgate.agent.reports import verify_and_report
 from govgate.cli import main
 from govgate.errors import Aborted
 
-try:
-    from support.labs import ratify
-except ImportError:  # the helpers are moving from conftest.py to tests/support/
-    from conftest import ratify
+from support.constants import APPROVAL
+from support.labs import lift_custody, ratify
 
-APPROVAL = "APR-BOOT-AUTHMODEL-1"
 GENESIS = "0" * 64
 HASHED = ("seq", "at", "kind", "actor", "proposal_id", "rollout_id", "detail", "prev_hash")
 FIELDS = {*HASHED, "hash"}
@@ -134,7 +131,7 @@ def test_export_writes_one_canonical_json_line_per_event_and_the_lines_verify(la
 
     assert head == {
         "format_version": 1,
-        "database_id": None,
+        "database_id": lab.scalar("SELECT value FROM os_settings WHERE key = 'database_id'"),
         "rows": count,
         "head_seq": last_seq,
         "head_hash": last_hash,
@@ -142,7 +139,9 @@ def test_export_writes_one_canonical_json_line_per_event_and_the_lines_verify(la
         "audit_jsonl_sha256": hashlib.sha256(body).hexdigest(),
     }
     assert datetime.fromisoformat(head["exported_at"]).tzinfo is not None
-    assert sorted(p.name for p in (tmp_path / "export").iterdir()) == ["audit.jsonl", "head.json"]
+    assert sorted(p.name for p in (tmp_path / "export").iterdir()) == sorted(
+        ["audit.jsonl", "head.json", "allowed_signers", f"{APPROVAL}.json", f"{APPROVAL}.sig"]
+    )
 
 
 def test_export_refuses_a_folder_holding_other_files_and_replaces_its_own_previous_export(
@@ -193,16 +192,17 @@ def test_a_clean_trail_verifies_against_its_checkpoint_also_after_more_events(la
 
 
 def test_a_checkpoint_of_another_database_does_not_vouch_for_this_one(lab, cli, tmp_path):
-    lab.execute("INSERT INTO os_settings (key, value) VALUES ('database_id', 'oneroof-prod')")
+    first = lab.scalar("SELECT value FROM os_settings WHERE key = 'database_id'")
     head = export(cli, lab, tmp_path / "export")
-    assert head["database_id"] == "oneroof-prod"
+    assert head["database_id"] == first
+    lift_custody(lab)  # the owner of a copy can give it another id
     lab.execute("UPDATE os_settings SET value = 'oneroof-copy' WHERE key = 'database_id'")
     code, out, err = cli(
         lab, "audit", "verify", "--checkpoint", str(tmp_path / "export" / "head.json")
     )
     assert code == 1, out + err
     assert (
-        f"the checkpoint of {head['exported_at']} was taken of database oneroof-prod, "
+        f"the checkpoint of {head['exported_at']} was taken of database {first}, "
         "but this is database oneroof-copy" in out
     )
 

@@ -24,6 +24,8 @@ from govgate.config import Settings, check_against, load_settings
 from govgate.directus.identity import is_directus
 from govgate.errors import BadInput
 
+from support.labs import ratify
+
 
 @pytest.fixture(autouse=True)
 def no_outside_configuration(monkeypatch, tmp_path):
@@ -182,15 +184,7 @@ def test_an_interval_that_is_not_a_positive_number_of_seconds_is_refused(
 
 
 def test_a_report_dir_that_is_not_a_string_is_refused_before_the_rollout_runs(lab, gg, tmp_path):
-    demo = api.proposal(lab.settings)
-    approver = lab.scalar("SELECT email FROM directus_users WHERE email LIKE 'approver@%'")
-    api.ratify(
-        lab.settings,
-        demo.id,
-        approver=approver,
-        confirm=lambda request: request.approval_id,
-        interactive=True,
-    )
+    ratify(lab)
     assert api.status(lab.settings).status.value == "READY"
     path = toml(tmp_path, "[agent]\nreport_dir = [1]\n")
     refused(

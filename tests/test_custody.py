@@ -18,7 +18,7 @@ from govgate.db.engine import make_engine
 from govgate.runbook.gate import Status
 
 from support.constants import APPROVAL, PROPOSAL
-from support.labs import Lab, copy_pg_lab, ratify, with_settings
+from support.labs import Lab, copy_pg_lab, insert_approval, ratify, with_settings
 
 
 def _agent_execute(lab: Lab, sql: str, **params) -> None:
@@ -148,32 +148,8 @@ def test_records_changed_after_the_rollout_make_the_gate_drifted_naming_the_rows
 
 
 def test_a_v1_database_is_blocked_until_upgrade_migrates_it_in_one_step(lab, gg):
-    ratify(lab)
-    engine = make_engine(lab.url)
-    try:  # make the database look like one govgate 0.1 built: no revision, no custody
-        with engine.begin() as conn:
-            if lab.backend == "postgres":
-                for table in ("os_rollouts", "os_approval_uses", "os_proposal_approvals"):
-                    conn.exec_driver_sql(
-                        f"DROP TRIGGER IF EXISTS os_custody_insert ON {table};"
-                        f"DROP TRIGGER IF EXISTS os_custody_update ON {table};"
-                        f"DROP TRIGGER IF EXISTS os_custody_delete ON {table};"
-                        f"DROP TRIGGER IF EXISTS os_custody_change ON {table}"
-                    )
-            else:
-                names = (
-                    conn.exec_driver_sql(
-                        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'os_%'"
-                    )
-                    .scalars()
-                    .all()
-                )
-                for name in names:
-                    conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
-            conn.exec_driver_sql("DROP TABLE os_approval_uses")
-            conn.exec_driver_sql(f"DROP TABLE {custody.VERSION_TABLE}")
-    finally:
-        engine.dispose()
+    insert_approval(lab)  # as the Directus app makes one: the row and its activity
+    as_older_revision(lab, "v1")
     verdict = api.status(lab.settings)
     assert verdict.status is Status.BLOCKED
     assert "schema-upgrade" in {r.code for r in verdict.reasons}
@@ -181,13 +157,70 @@ def test_a_v1_database_is_blocked_until_upgrade_migrates_it_in_one_step(lab, gg)
 
     run = gg("--db", lab.url, "upgrade")
     assert run.code == 0, run.err
-    assert "from revision v1 to v2" in run.out
+    assert f"from revision v1 to {custody.HEAD}" in run.out
     assert api.status(lab.settings).status is Status.READY
     again = gg("--db", lab.url, "upgrade", "--json")
-    assert json.loads(again.out)["before"] == "v2"
+    assert json.loads(again.out)["before"] == custody.HEAD
     # and custody now holds on the upgraded database
     rollout = api.apply(lab.settings).rollout_id
     assert lab.rows("SELECT rollout_id FROM os_approval_uses") == [(rollout,)]
+
+
+def test_upgrading_a_v2_database_adds_evidence_and_an_id_and_takes_directus_grants_away(lab, gg):
+    insert_approval(lab)
+    as_older_revision(lab, "v2")
+    if lab.backend == "postgres":  # what govgate 0.1 granted the approver
+        lab.execute("GRANT INSERT ON directus_activity, directus_revisions TO govgate_approver")
+    assert lab.rows("SELECT value FROM os_settings WHERE key = 'database_id'") == []
+    run = gg("--db", lab.url, "upgrade")
+    assert run.code == 0, run.err
+    assert "from revision v2 to v3" in run.out
+    assert len(lab.scalar("SELECT value FROM os_settings WHERE key = 'database_id'")) == 36
+    assert lab.scalar("SELECT COUNT(*) FROM os_approval_signatures") == 0
+    assert lab.rows("SELECT not_after FROM os_proposal_approvals") == [(None,)]
+    if lab.backend == "postgres":
+        grants = lab.rows(
+            "SELECT privilege_type FROM information_schema.role_table_grants "
+            "WHERE grantee = 'govgate_approver' "
+            "AND table_name IN ('directus_activity', 'directus_revisions')"
+        )
+        assert grants == []
+    ratify(lab, approval_id="APR-SIGNED")  # a signed approval on the upgraded database
+    assert api.status(lab.settings).status is Status.READY
+
+
+def as_older_revision(lab, revision: str) -> None:
+    """Make the database look like one an older govgate built (v1: no revision table, no
+    custody; v2: custody, but no evidence of approvals), as its owner can."""
+    engine = make_engine(lab.url)
+    try:
+        with engine.begin() as conn:
+            if lab.backend == "postgres":
+                triggers = conn.exec_driver_sql(
+                    "SELECT tgname, tgrelid::regclass::text FROM pg_trigger "
+                    "WHERE tgname LIKE 'os_custody%%'"
+                ).all()
+                for name, table in triggers:
+                    if revision == "v1" or name == "os_custody_evidence":
+                        conn.exec_driver_sql(f'DROP TRIGGER "{name}" ON {table}')
+            else:
+                names = conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'os_%'"
+                ).scalars()
+                for name in names.all():
+                    v2 = not any(x in name for x in ("signatures", "settings", "uses_custody_ins"))
+                    if revision == "v1" or not v2:
+                        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+            conn.exec_driver_sql("DROP TABLE os_approval_signatures")
+            conn.exec_driver_sql("ALTER TABLE os_proposal_approvals DROP COLUMN not_after")
+            conn.exec_driver_sql("DELETE FROM os_settings WHERE key = 'database_id'")
+            if revision == "v1":
+                conn.exec_driver_sql("DROP TABLE os_approval_uses")
+                conn.exec_driver_sql(f"DROP TABLE {custody.VERSION_TABLE}")
+            else:
+                conn.exec_driver_sql(f"UPDATE {custody.VERSION_TABLE} SET version_num = 'v2'")
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -31,7 +32,7 @@ TOUCHED = sorted(REAL["postgresql"])
 # The tables `govgate init` registers in Directus, asserted by two tests below.
 REGISTERED = {
     "os_proposal_approvals", "os_proposals", "os_accountability", "os_authorities",
-    "os_governed_collections", "os_duties", "os_rollouts", "os_audit",
+    "os_governed_collections", "os_duties", "os_rollouts", "os_audit", "os_approval_signatures",
 }  # fmt: skip
 
 
@@ -140,18 +141,21 @@ def test_a_directus_style_activity_with_epoch_ms_proves_an_approval(sqlite_lab):
     """What Directus on SQLite writes when a person creates the approval: the gate accepts it."""
     verdict = api.status(sqlite_lab.settings)
     approver = sqlite_lab.scalar("SELECT id FROM directus_users WHERE email = :e", e=APPROVER)
+    now_ms = int(time.time() * 1000)
     sqlite_lab.execute(
         "INSERT INTO os_proposal_approvals (id, proposal_id, proposal_sha256, approved_by, "
-        "approved_at, statement) VALUES ('APR-BOOT-AUTHMODEL-1', :p, :h, :u, 1795552585144, 'ok')",
+        "approved_at, statement) VALUES ('APR-BOOT-AUTHMODEL-1', :p, :h, :u, :t, 'ok')",
         p=verdict.proposal_id,
         h=verdict.proposal_sha256,
         u=approver,
+        t=now_ms,
     )
     sqlite_lab.execute(
         'INSERT INTO directus_activity (action, "user", timestamp, ip, user_agent, collection, '
-        "item, origin) VALUES ('create', :u, 1795552585144, '127.0.0.1', 'Mozilla', "
+        "item, origin) VALUES ('create', :u, :t, '127.0.0.1', 'Mozilla', "
         "'os_proposal_approvals', 'APR-BOOT-AUTHMODEL-1', 'http://127.0.0.1:8055')",
         u=approver,
+        t=now_ms,
     )
     assert api.status(sqlite_lab.settings).status.value == "READY"
 

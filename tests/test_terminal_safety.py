@@ -28,13 +28,10 @@ from govgate.agent.events import event, line
 from govgate.agent.reports import verify_and_report
 from govgate.text import escape, json_safe
 
-try:
-    from support.ptyrun import run_in_pty
-except ImportError:  # before the helpers moved to tests/support/
-    from ptyrun import run_in_pty
+from support import signing
+from support.constants import APPROVER, GOVGATE, PROMPT
+from support.ptyrun import run_in_pty
 
-GOVGATE = str(Path(sys.executable).parent / "govgate")
-PROMPT = "Type the approval id"
 EVIL = "\x1b[2J\x1b[1A\r\u202e"  # clear screen, cursor up, carriage return, right-to-left
 TITLE = f"Ratify{EVIL}\n1 slot"
 SHOWN = r"\x1b[2J\x1b[1A\r\u202e"  # how EVIL reads on the screen
@@ -81,7 +78,8 @@ def terminal(lab, tmp_path: Path, *args: str, answer: str, env: dict | None = No
     empty = tmp_path / "empty.toml"
     empty.touch()
     return run_in_pty(
-        [GOVGATE, "--db", lab.approver_url, "ratify", *args, "--as", approver(lab)],
+        [GOVGATE, "--db", lab.approver_url, "ratify", *args, "--as", approver(lab)]
+        + ["--sign-key", str(signing.key_path(APPROVER))],
         [(PROMPT, answer)],
         env={"GOVGATE_CONFIG": str(empty), "TERM": "dumb", "PAGER": "", **(env or {})},
         timeout=120,

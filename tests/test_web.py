@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from markupsafe import escape as html_escape
 
 with (
     warnings.catch_warnings()
@@ -216,7 +217,7 @@ def test_every_view_follows_the_gate_through_ratification_rollout_and_rollback(l
     report = client.get("/report")
     assert report.status_code == 200
     for line in sentences(api.report(lab.settings).data):
-        assert line.replace("'", "&#39;") in report.text
+        assert str(html_escape(line)) in report.text
     assert "Ownership gap: 210 before, 0 after." in report.text
     assert client.get("/report.json").json() == to_jsonable(api.report(lab.settings))
     assert client.get("/report.json").json()["rollout"] == result.rollout_id

@@ -15,10 +15,11 @@ from sqlalchemy.engine import Connection
 from .config import Settings
 from .db import anchor
 from .db import audit as audit_mod
+from .db import schema as s
 from .db.engine import Mode
 from .db.session import Database, session
 from .db.state import read_state
-from .directus import identity, registration
+from .directus import identity, registration, rest
 from .errors import GovgateError, Refused
 from .ops import demo as demo_mod
 from .ops import doctor as doctor_mod
@@ -26,6 +27,7 @@ from .ops import init as init_mod
 from .ops import rehearse as rehearse_mod
 from .ops import upgrade as upgrade_mod
 from .runbook import apply as apply_mod
+from .runbook import approve as approve_mod
 from .runbook import gate as gate_mod
 from .runbook import proposal as prop
 from .runbook import ratify as ratify_mod
@@ -148,10 +150,24 @@ def audit_export(settings: Settings, folder: str) -> anchor.ExportResult:
     export is replaced only while the trail still matches it (CheckFailed otherwise).
     """
     with _session(settings, Mode.READ) as conn:
-        return anchor.export(conn, folder, directus=identity.in_use(conn, settings))
+        return anchor.export(
+            conn,
+            folder,
+            directus=identity.in_use(conn, settings),
+            allowed_signers=settings.allowed_signers,
+        )
 
 
 # -- ratify (the human path) --------------------------------------------------------
+
+
+def ratify_server(settings: Settings) -> str | None:
+    """The Directus server a ratification goes through: `[directus] url` on a Directus
+    database; None where govgate writes the approval itself."""
+    if not settings.directus_url:
+        return None
+    with _session(settings, Mode.READ) as conn:
+        return settings.directus_url if identity.in_use(conn, settings) else None
 
 
 def ratify(
@@ -163,17 +179,36 @@ def ratify(
     interactive: bool,
     approval_id: str | None = None,
     statement: str | None = None,
+    signer: approve_mod.Signer | None = None,
+    directus: rest.Session | None = None,
 ) -> ratify_mod.RatifyResult:
     """Record a human's approval of PROPOSAL_ID after CONFIRM shows it and they type its id.
 
-    The human reads without holding any lock; the write re-checks that the
-    proposal did not change meanwhile. Refused (nothing written) without an
-    interactive terminal, for the agent's identity, or when the typed id differs.
+    With DIRECTUS (a session the person opened with their own credentials) Directus creates
+    the approval, its activity and revision itself; otherwise govgate writes the row. With
+    SIGNER the canonical payload is signed and stored beside it. The human reads without
+    holding any lock; the write re-checks that the proposal did not change meanwhile.
+    Refused (nothing written) without an interactive terminal, for the agent's identity, for
+    the proposal's author, when the typed id differs, or on a Directus database reached
+    without its server and without a signature (nothing else would prove who approved).
     """
     ratify_mod.require_terminal(interactive)
     with _session(settings, Mode.READ) as conn:
         request = ratify_mod.prepare(conn, settings, proposal_id, approver, approval_id, statement)
+    approve_mod.require_evidence(
+        request, settings, signed=signer is not None, through_api=directus is not None
+    )
+    sign = approve_mod.signing_function(settings, signer, request.principal)
     typed = confirm(request)
+    if directus is not None:
+        approve_mod.create_through_directus(directus, request, typed, interactive=interactive)
+        try:
+            with _session(settings, lock=True) as conn:
+                return approve_mod.after_directus(conn, request, sign)
+        except BaseException:
+            if sign is not None:  # nothing half-made: the unsigned approval goes too
+                directus.delete(s.approvals.name, request.approval_id)
+            raise
     with _session(settings, lock=True) as conn:
         again = ratify_mod.prepare(
             conn, settings, proposal_id, approver, request.approval_id, request.statement
@@ -183,7 +218,7 @@ def ratify(
                 "the proposal changed while you read it; nothing was approved",
                 hint="run `govgate ratify` again and read the new summary",
             )
-        return ratify_mod.record(conn, again, typed, interactive=interactive)
+        return approve_mod.record(conn, again, typed, interactive=interactive, sign=sign)
 
 
 # -- the agent's commands ------------------------------------------------------------

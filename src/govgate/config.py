@@ -51,9 +51,11 @@ DEFAULT_DB_URL = f"sqlite:///{DEFAULT_DEMO_PATH}"
 DEFAULT_AGENT_IDENTITY = "govgate-agent"
 DEFAULT_CONFIG = "govgate.toml"
 MIN_INTERVAL = 0.05  # seconds; the same floor as `agent --interval`
+DEFAULT_VALID_DAYS = 14  # an approval starts no rollout after this many days, unless said otherwise
 
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 Seconds = Annotated[float, Field(ge=MIN_INTERVAL)]
+ValidDays = Annotated[int, Field(ge=1, le=366)]
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -69,6 +71,10 @@ class Settings:
     directus: bool | None = None  # None: detect from the directus_* tables
     report_dir: str = "govgate-reports"
     agent_interval: Seconds = 2.0
+    allowed_signers: str | None = None  # the trust root for signed approvals: outside the database
+    require_signature: bool = False
+    require_user_presence: bool = False  # security-key signatures must say a human touched the key
+    approval_valid_days: ValidDays = DEFAULT_VALID_DAYS
     source: str = "defaults"
     rehearsal: bool = False  # set only by `rehearse`, on its scratch copy; never from configuration
 
@@ -155,10 +161,20 @@ class _Directus(_Section):
     enabled: bool = Field(None, description="true or false (a TOML boolean, without quotes)")
 
 
+class _Approvals(_Section):
+    allowed_signers: Name = Field(
+        None, description='the path of an OpenSSH allowed_signers file, e.g. "allowed_signers"'
+    )
+    require_signature: bool = Field(None, description="true or false (a TOML boolean)")
+    require_user_presence: bool = Field(None, description="true or false (a TOML boolean)")
+    valid_days: ValidDays = Field(None, description="a whole number of days, 1 to 366, e.g. 14")
+
+
 class _File(_Section):
     database: _Database = _Database()
     agent: _Agent = _Agent()
     directus: _Directus = _Directus()
+    approvals: _Approvals = _Approvals()
 
 
 # (section, key) -> Settings attribute; the environment variables that set the same.
@@ -171,6 +187,10 @@ _FILE_KEYS = {
     ("agent", "interval"): "agent_interval",
     ("directus", "url"): "directus_url",
     ("directus", "enabled"): "directus",
+    ("approvals", "allowed_signers"): "allowed_signers",
+    ("approvals", "require_signature"): "require_signature",
+    ("approvals", "require_user_presence"): "require_user_presence",
+    ("approvals", "valid_days"): "approval_valid_days",
 }
 _ENV_KEYS = {
     "GOVGATE_DB": ("database", "url"),
@@ -179,6 +199,7 @@ _ENV_KEYS = {
     "GOVGATE_DIRECTUS_AGENT_USER": ("agent", "directus_user"),
     "GOVGATE_DIRECTUS_URL": ("directus", "url"),
     "GOVGATE_REPORT_DIR": ("agent", "report_dir"),
+    "GOVGATE_ALLOWED_SIGNERS": ("approvals", "allowed_signers"),
 }
 _SECRET_ENV = {"GOVGATE_DIRECTUS_TOKEN": "directus_token"}  # environment only, never a file
 _QUIET = {("database", "url"), ("agent", "db")}  # may hold a password: never echoed
@@ -210,6 +231,9 @@ def load_settings(
     if text is not None:
         values.update(_parse(text, path, origin))
         source = path
+        signers = values.get("allowed_signers")
+        if isinstance(signers, str):  # relative to the file that names it, like ssh's own
+            values["allowed_signers"] = str(Path(path).parent / Path(signers).expanduser())
     values.update(_from_environment(env))
     try:
         return Settings(source=source, **values)  # type: ignore[arg-type]

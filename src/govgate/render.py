@@ -64,6 +64,8 @@ def _verdict_json(v: gate.GateVerdict) -> dict:
         "proposal_sha256": v.proposal_sha256,
         "fingerprint": v.fingerprint,
         "approval": v.approval_id,
+        "approvals": list(v.approval_ids),
+        "approvers": list(v.approvers),
         "rollout": v.rollout_id,
         "reasons": [{"code": r.code, "message": r.message, "fix": r.fix} for r in v.reasons],
         "notes": list(v.notes),
@@ -116,9 +118,9 @@ def _(v: gate.GateVerdict, why: bool = False, **_) -> list[str]:
     lines.append(f"proposal: {v.proposal_id or 'none'}   gap: {v.gap}")
     lines += [line for r in v.reasons for line in (f"  • {r.message}", f"    → {r.fix}")]
     if v.status is gate.Status.READY:
-        lines.append(
-            f"  approval {v.approval_id} is in place and production is exactly as expected"
-        )
+        pairs = zip(v.approval_ids or (v.approval_id,), v.approvers or ("",), strict=False)
+        made = " and ".join(f"approval {a}" + (f" by {p}" if p else "") for a, p in pairs)
+        lines.append(f"  {made}: in place, and production is exactly as expected")
     if v.status is gate.Status.APPLIED:
         lines.append(f"  rollout {v.rollout_id} is in place and verifies green")
     lines += [f"  note: {n}" for n in v.notes]
@@ -167,6 +169,8 @@ def _(r: DemoResult, **_) -> list[str]:
         f"  proposal {r.proposal.id} frozen: {len(r.proposal.slots)} slots, "
         f"gap {r.proposal.gap_before} → {r.proposal.predicted_gap}",
         f"  hash {r.proposal.sha256}",
+        *(f"  wrote {f}" for f in r.files),
+        *(f"  left {f} as it was (not the demo's)" for f in r.kept),
     ]
 
 
@@ -226,6 +230,16 @@ def _(r: anchor.ExportResult, **_) -> list[str]:
         "  keep head.json where the database's owners cannot change it; check with "
         f"`govgate audit verify --checkpoint {r.folder}/head.json`",
     ]
+    if r.signatures:
+        lines.append(
+            f"  {r.signatures} signed approvals as <approval-id>.json and .sig"
+            + (
+                ", with allowed_signers: anyone checks one with `ssh-keygen -Y verify -f "
+                "allowed_signers -I <approver> -n govgate-approval -s <id>.sig < <id>.json`"
+                if r.allowed_signers
+                else " (no [approvals] allowed_signers configured: none copied)"
+            )
+        )
     if not r.chain.ok:
         lines.append(styled("  the chain is BROKEN", "red", f": {r.chain.problem}"))
     return lines
@@ -299,11 +313,15 @@ def _(r: Report, **_) -> list[str]:
 
 @_lines.register
 def _(r: ratify.RatifyResult, **_) -> list[str]:
-    return [
+    lines = [
         styled("ratified", "green", f": approval {r.approval_id} for proposal {r.proposal_id}"),
         f"  hash {r.proposal_sha256}",
-        f"  approved by {r.approved_by} at {r.approved_at}",
+        f"  approved by {r.approver or r.approved_by} at {r.approved_at}",
     ]
+    if r.not_after:
+        lines.append(f"  valid until {r.not_after}")
+    lines.append("  signed: the signature is stored beside it" if r.signed else "  not signed")
+    return lines
 
 
 @_lines.register

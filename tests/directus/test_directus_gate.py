@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from govgate import api
+from govgate.directus import rest
 from govgate.errors import Refused
 
-from .dlab import AGENT_EMAIL, APPROVER_EMAIL, ROGUE_EMAIL
+from .dlab import AGENT_EMAIL, APPROVER_EMAIL, ROGUE_EMAIL, set_password
 from support.constants import NO_CONFIG
 
 
@@ -105,7 +106,7 @@ def test_an_approval_made_by_the_agents_own_directus_user_is_refused(world):
     assert verdict.status.value == "BLOCKED"
     assert _codes(verdict) == {"agent-approval"}
     assert (
-        f"made by the agent's own identity ({world.users[ROGUE_EMAIL]})"
+        f"made by the agent's own identity (Rogue agents <{ROGUE_EMAIL}>)"
         in verdict.reasons[0].message
     )
     with pytest.raises(Refused, match="not READY"):
@@ -213,19 +214,22 @@ def test_a_deleted_approval_put_back_with_sql_has_no_provenance(world):
     assert verdict.status.value == "BLOCKED" and _codes(verdict) == {"no-provenance"}
 
 
-def test_govgate_ratify_records_a_person_approval_on_a_real_directus(world):
-    """The terminal path writes into the uuid approved_by column and the activity Directus would
-    write.
-    """
+def test_the_library_ratifies_through_a_directus_session_into_the_uuid_approved_by(world):
+    """A session the person opened: Directus fills approved_by (uuid) and records the create."""
     proposal = world.propose("ratify")
-    done = api.ratify(
-        world.settings,
-        proposal.id,
-        approver=APPROVER_EMAIL,
-        confirm=lambda request: request.approval_id,
-        interactive=True,
-    )
-    assert done.approved_by == world.users[APPROVER_EMAIL]
+    session = rest.login(world.lab.url, APPROVER_EMAIL, set_password(world, APPROVER_EMAIL))
+    try:
+        done = api.ratify(
+            world.settings,
+            proposal.id,
+            approver=APPROVER_EMAIL,
+            confirm=lambda request: request.approval_id,
+            interactive=True,
+            directus=session,
+        )
+    finally:
+        session.logout()
+    assert done.approved_by == world.users[APPROVER_EMAIL] and not done.signed
     assert api.status(world.settings).status.value == "READY"
     with world.client() as http:
         item = http.get(
@@ -235,6 +239,7 @@ def test_govgate_ratify_records_a_person_approval_on_a_real_directus(world):
     assert (
         item["approved_by"]["email"] == APPROVER_EMAIL
         and item["proposal_sha256"] == proposal.sha256
+        and item["not_after"]
     )
     with pytest.raises(Refused, match="agent's identity"):
         api.ratify(
@@ -244,6 +249,7 @@ def test_govgate_ratify_records_a_person_approval_on_a_real_directus(world):
             confirm=lambda request: request.approval_id,
             interactive=True,
             approval_id="APR-BY-AGENT",
+            directus=session,
         )
 
 

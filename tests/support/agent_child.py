@@ -33,7 +33,12 @@ def main(argv: list[str]) -> int:
         while not os.path.exists(flag):
             time.sleep(0.05)
 
-    settings = Settings(db_url=db, agent_db_url=agent_db, report_dir=report_dir)
+    settings = Settings(
+        db_url=db,
+        agent_db_url=agent_db,
+        report_dir=report_dir,
+        allowed_signers=os.environ.get("GOVGATE_ALLOWED_SIGNERS"),
+    )
     code = 0
     for ev in agent.run(settings, interval=30, hook=hook):
         print(line(ev), flush=True)

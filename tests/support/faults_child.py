@@ -19,7 +19,11 @@ from govgate.config import Settings
 
 def main(argv: list[str]) -> int:
     action, step, db_url, agent_url = argv
-    settings = Settings(db_url=db_url, agent_db_url=agent_url)
+    settings = Settings(
+        db_url=db_url,
+        agent_db_url=agent_url,
+        allowed_signers=os.environ.get("GOVGATE_ALLOWED_SIGNERS"),
+    )
 
     def hook(name, conn):
         if name == step:

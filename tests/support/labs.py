@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,8 +24,10 @@ from govgate.db.engine import make_engine
 from govgate.db.session import transaction
 from govgate.directus import identity
 from govgate.directus import tables as dx
+from govgate.runbook import approve
 from govgate.runbook import ratify as ratify_mod
 
+from support import signing
 from support.constants import (
     AGENT_LOGIN,
     APPROVAL,
@@ -130,7 +133,10 @@ def copy_sqlite_lab(folder: Path, template: Path) -> Lab:
     path = folder / "production.db"
     shutil.copyfile(template, path)
     url = f"sqlite:///{path}"
-    return Lab("sqlite", Settings(db_url=url, report_dir=str(folder / "reports")), url)
+    settings = Settings(
+        db_url=url, report_dir=str(folder / "reports"), allowed_signers=signing.allowed_signers()
+    )
+    return Lab("sqlite", settings, url)
 
 
 def copy_pg_lab(cluster: PgCluster, template: str, folder: Path) -> Lab:
@@ -141,6 +147,7 @@ def copy_pg_lab(cluster: PgCluster, template: str, folder: Path) -> Lab:
         db_url=cluster.url(name),
         agent_db_url=cluster.url(name, user=AGENT_LOGIN),
         report_dir=str(folder / "reports"),
+        allowed_signers=signing.allowed_signers(),
     )
     return Lab("postgres", settings, cluster.url(name, user=APPROVER_LOGIN))
 
@@ -148,38 +155,38 @@ def copy_pg_lab(cluster: PgCluster, template: str, folder: Path) -> Lab:
 # -- a human ratifies -------------------------------------------------------------------------
 
 
-def ratify(lab: Lab, approval_id: str | None = None, settings: Settings | None = None):
-    """A human ratifies the demo proposal through the library, as if typing the approval id."""
+def ratify(
+    lab: Lab,
+    approval_id: str | None = None,
+    settings: Settings | None = None,
+    approver: str = APPROVER,
+    proposal: str = PROPOSAL,
+    signer_as: str | None = None,
+):
+    """A human ratifies the demo proposal through the library, as if typing the approval id,
+    signing it with their key (the demo database is Directus-shaped, with no server)."""
     return api.ratify(
         settings or lab.settings,
-        PROPOSAL,
-        approver=APPROVER,
+        proposal,
+        approver=approver,
         confirm=lambda request: request.approval_id,
         interactive=True,
         approval_id=approval_id,
+        signer=signing.signer(signer_as or approver),
     )
 
 
 def ratify_as_approver_login(
     lab: Lab, cluster: PgCluster | None = None, approval_id: str | None = None
 ):
-    """A human's ratification, written as `govgate ratify` writes it, as the approver's login.
-
-    On PostgreSQL (pass the CLUSTER) the approver's login is first granted what ratifying on a
-    Directus database also needs: reading directus_users, writing Directus's activity.
-    """
-    if lab.backend == "postgres":
-        cluster.admin_execute(
-            f"GRANT SELECT ON directus_users TO {APPROVER_LOGIN}; "
-            f"GRANT SELECT, INSERT ON directus_activity, directus_revisions TO {APPROVER_LOGIN}; "
-            f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {APPROVER_LOGIN}",
-            database=lab.db_name,
-        )
+    """A human's signed ratification, written as `govgate ratify --sign-key` writes it, as the
+    approver's login (on PostgreSQL: with nothing but the govgate_approver role's grants)."""
     engine = make_engine(lab.approver_url)
     try:
         with transaction(engine, lock=True) as conn:
             request = ratify_mod.prepare(conn, lab.settings, PROPOSAL, APPROVER, approval_id)
-            return ratify_mod.record(conn, request, request.approval_id, interactive=True)
+            sign = approve.signing_function(lab.settings, signing.signer(), request.principal)
+            return approve.record(conn, request, request.approval_id, interactive=True, sign=sign)
     finally:
         engine.dispose()
 
@@ -193,7 +200,8 @@ def ratify_on_terminal(
     terminal's colour codes removed from its output.
     """
     run = run_in_pty(
-        [GOVGATE, "--db", lab.approver_url, "ratify", PROPOSAL, "--as", who],
+        [GOVGATE, "--db", lab.approver_url, "ratify", PROPOSAL, "--as", who]
+        + ["--sign-key", str(signing.key_path(who))],
         [(PROMPT, approval_id)],
         env={**NO_CONFIG, **(env or {})},
     )
@@ -206,6 +214,7 @@ def insert_approval(
     approval_id: str = APPROVAL,
     sha256: str | None = None,
     approved_by: str | None = None,
+    proposal: str = PROPOSAL,
 ) -> None:
     """An approval written with SQL, as a person does in the Directus app: the row and the
     `create` activity of the human approver.
@@ -221,9 +230,10 @@ def insert_approval(
             conn.execute(
                 s.approvals.insert().values(
                     id=approval_id,
-                    proposal_id=PROPOSAL,
+                    proposal_id=proposal,
                     proposal_sha256=sha256,
                     approved_by=approved_by or human,
+                    approved_at=datetime.now(UTC),
                     statement="I approve the One-Roof authorization model",
                 )
             )

@@ -8,7 +8,9 @@ import sys
 import click
 
 from .. import api
+from ..directus import rest
 from ..render import text_lines
+from ..signing import signer as signer_mod
 from ..text import html_safe
 from .group import cli
 from .output import emit, json_option, operator, out, pager_configured
@@ -103,12 +105,32 @@ def propose(settings, plan, as_json):
     "--statement", help="What you state by approving (default: a sentence naming the hash)."
 )
 @click.option("--full", is_flag=True, help="List every collection, however long the list.")
+@click.option(
+    "--sign-key",
+    metavar="KEY",
+    help="Sign the approval with this OpenSSH private key (with --sign-agent: the .pub of the "
+    "agent's key to use).",
+)
+@click.option(
+    "--sign-agent", is_flag=True, help="Sign through ssh-agent ($SSH_AUTH_SOCK): a FIDO key too."
+)
+@click.option(
+    "--token",
+    "use_token",
+    is_flag=True,
+    help="On Directus: sign in with your personal token (asked without echo), not a password.",
+)
 @click.pass_obj
-def ratify(settings, proposal_id, approver, approval_id, statement, full):
+def ratify(
+    settings, proposal_id, approver, approval_id, statement, full, sign_key, sign_agent, use_token
+):
     """Ratify PROPOSAL as a human: shows what you approve and asks you to type its approval id.
 
     The totals come first; a list longer than 40 lines goes to $PAGER, or needs --full.
-    Refuses without an interactive terminal and refuses the agent's identity.
+    On a Directus database with [directus] url set, you sign in to Directus (e-mail and
+    password, one-time password when enabled, or --token) and Directus creates the approval.
+    --sign-key/--sign-agent also sign it (OpenSSH SSHSIG). Refuses without an interactive
+    terminal, the agent's identity, and the proposal's own author.
     """
 
     def confirm(request) -> str:
@@ -124,17 +146,57 @@ def ratify(settings, proposal_id, approver, approval_id, statement, full):
         )
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    emit(
-        api.ratify(
-            settings,
-            proposal_id,
-            approver=approver or operator(),
-            confirm=confirm,
-            interactive=interactive,
-            approval_id=approval_id,
-            statement=statement,
+    signer = _signer(sign_key, sign_agent) if interactive else None
+    session = None
+    server = api.ratify_server(settings) if interactive else None
+    if server:
+        session = _sign_in(server, approver, use_token)
+        me = session.me()
+        approver = me.get("email") or me.get("id") or approver
+    try:
+        emit(
+            api.ratify(
+                settings,
+                proposal_id,
+                approver=approver or operator(),
+                confirm=confirm,
+                interactive=interactive,
+                approval_id=approval_id,
+                statement=statement,
+                signer=signer,
+                directus=session,
+            )
         )
-    )
+    finally:
+        if session is not None:
+            session.logout()
+
+
+def _signer(sign_key: str | None, sign_agent: bool):
+    """The signer the options name; asks for the key's passphrase without echo."""
+    if sign_agent:
+        return signer_mod.AgentSigner(key=sign_key)
+    if not sign_key:
+        return None
+    passphrase = None
+    if signer_mod.needs_passphrase(sign_key):
+        passphrase = click.prompt(f"Passphrase for {sign_key}", hide_input=True).encode()
+    return signer_mod.KeySigner(sign_key, passphrase)
+
+
+def _sign_in(server: str, email: str | None, use_token: bool):
+    """A Directus session for the person at the terminal; nothing they type is stored."""
+    out.print(f"Approvals here are made through Directus at {server}: sign in.", markup=False)
+    if use_token:
+        return rest.with_token(server, click.prompt("Directus token", hide_input=True))
+    email = email or click.prompt("Directus e-mail")
+    password = click.prompt("Password", hide_input=True)
+    try:
+        return rest.login(server, email, password)
+    except rest.DirectusRefused as exc:
+        if exc.code != "INVALID_OTP":
+            raise
+    return rest.login(server, email, password, click.prompt("One-time password"))
 
 
 @cli.command()

@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy.engine import Connection
 
 from ..errors import BadInput, CheckFailed, EnvironmentFault
-from . import audit
+from . import audit, evidence
 from .state import canonical_json, sha256_hex
 
 FORMAT_VERSION = 1
@@ -63,6 +63,8 @@ class ExportResult:
     audit_jsonl_sha256: str
     replaced: bool  # a previous export in the folder was replaced (it still matched the trail)
     chain: audit.ChainCheck
+    signatures: int = 0  # signed approvals written as <id>.json + <id>.sig
+    allowed_signers: bool = False  # the trust root was copied beside them
 
 
 def head_line(seq: int, digest: str, at: str) -> str:
@@ -75,8 +77,16 @@ def event_line(event: audit.AuditEvent) -> str:
     return canonical_json(dataclasses.asdict(event))
 
 
-def export(conn: Connection, folder: str | os.PathLike, *, directus: bool | None) -> ExportResult:
-    """Write FOLDER/audit.jsonl and FOLDER/head.json from the trail as CONN sees it.
+def export(
+    conn: Connection,
+    folder: str | os.PathLike,
+    *,
+    directus: bool | None,
+    allowed_signers: str | None = None,
+) -> ExportResult:
+    """Write FOLDER/audit.jsonl and FOLDER/head.json from the trail as CONN sees it, and
+    per signed approval its payload and signature, with a copy of ALLOWED_SIGNERS
+    (`evidence.export_files`), so that `ssh-keygen -Y verify` can check each.
 
     FOLDER must be new, empty, or a previous export; a previous export is replaced
     only while the trail still matches its head (CheckFailed otherwise: it is the
@@ -109,8 +119,13 @@ def export(conn: Connection, folder: str | os.PathLike, *, directus: bool | None
         "exported_at": audit.now_iso(),
         "audit_jsonl_sha256": sha256_hex(body),
     }
-    files = {TRAIL_FILE: body, HEAD_FILE: json.dumps(head, indent=2, sort_keys=True) + "\n"}
     try:
+        signed = evidence.export_files(conn, allowed_signers)
+        files = {
+            **signed,
+            TRAIL_FILE: body,
+            HEAD_FILE: json.dumps(head, indent=2, sort_keys=True) + "\n",
+        }
         _write(target, files, replacing=previous is not None)
     except OSError as exc:
         raise EnvironmentFault(
@@ -126,6 +141,8 @@ def export(conn: Connection, folder: str | os.PathLike, *, directus: bool | None
         head["audit_jsonl_sha256"],
         previous is not None,
         chain,
+        sum(name.endswith(".sig") for name in signed),
+        evidence.SIGNERS_FILE in signed,
     )
 
 
@@ -141,7 +158,8 @@ def _previous_export(target: Path) -> audit.Checkpoint | None:
         raise BadInput(f"cannot read the folder {target}: {exc.strerror or exc}") from None
     if not names:
         return None
-    if HEAD_FILE not in names or names - {TRAIL_FILE, HEAD_FILE}:
+    others = {n for n in names - {TRAIL_FILE, HEAD_FILE} if not evidence.is_export_file(n)}
+    if HEAD_FILE not in names or others:
         raise BadInput(
             f"{target} is not empty and is not a previous audit export "
             f"(it holds {', '.join(sorted(names)[:5])}); nothing was written",

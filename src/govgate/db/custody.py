@@ -22,7 +22,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-HEAD = "v2"
+HEAD = "v3"
 VERSION_TABLE = "os_alembic_version"
 USED_TRIGGER = "os_rollouts_custody_used"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .types import UserRef
+from .types import Timestamp, UserRef
 
 SCHEMA_VERSION = "1"
 
@@ -47,8 +47,11 @@ approvals = sa.Table(
     sa.Column(
         "approved_by", UserRef()
     ),  # VARCHAR(255); uuid on a PostgreSQL Directus (directus_meta)
-    sa.Column("approved_at", sa.DateTime(timezone=True)),
+    sa.Column("approved_at", Timestamp()),  # Directus writes epoch ms on SQLite
     sa.Column("statement", sa.Text),
+    # Revision v3: until when the approval may start a rollout (NULL: approved_at plus the
+    # plan's or configuration's validity).
+    sa.Column("not_after", Timestamp()),
 )
 
 accountability = sa.Table(
@@ -123,6 +126,21 @@ approval_uses = sa.Table(
     sa.Column("used_at", sa.String(40), nullable=False),
 )
 
+# Revision v3: the signed payload of an approval and its signature, beside the approval. The
+# payload is canonical JSON (signing/payload.py); `kind` says how it was signed: "sshsig"
+# (armored OpenSSH signature) or "webauthn" (a passkey assertion, as JSON).
+approval_signatures = sa.Table(
+    "os_approval_signatures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("approval_id", sa.String(100), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("signature", sa.Text, nullable=False),
+    sa.Column("created_by", UserRef()),
+    sa.Column("created_at", Timestamp()),
+)
+
 settings = sa.Table(
     "os_settings",
     metadata,
@@ -150,7 +168,15 @@ GOVERNANCE_TABLES = (
 OWN_TABLES = ("os_proposals", "os_rollouts", "os_audit", "os_settings", "os_outbox")
 ALL_TABLES = GOVERNANCE_TABLES + OWN_TABLES
 # Tables of a later schema revision: `govgate upgrade` creates them on an older database.
-CUSTODY_TABLES = ("os_approval_uses",)
+CUSTODY_TABLES = ("os_approval_uses",)  # v2
+SIGNATURE_TABLES = ("os_approval_signatures",)  # v3
+LATER_TABLES = CUSTODY_TABLES + SIGNATURE_TABLES
+# Columns of a later schema revision: a database without them wants `govgate upgrade`.
+LATER_COLUMNS = {("os_proposal_approvals", "not_after")}  # v3
+
+# The id init gives this database once (os_settings); signed approvals name it, so an approval
+# signed for one database never counts in another.
+DATABASE_ID = "database_id"
 
 # Rows of os_settings that init writes once and never overwrites.
 DEFAULT_SETTINGS = {"schema_version": SCHEMA_VERSION, "external_emission": "off"}

@@ -112,3 +112,24 @@ def from_directus_time(value) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class _RawDatetime(sa.types.UserDefinedType):
+    """DATETIME in DDL, with no conversion either way (SQLite stores what it is given)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw) -> str:
+        return "DATETIME"
+
+
+class Timestamp(DateTime):
+    """A Directus timestamp in a table govgate creates: DATETIME on SQLite, where Directus
+    writes epoch milliseconds into it (read back as aware datetimes either way)."""
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_RawDatetime())
+        return super().load_dialect_impl(dialect)

@@ -162,3 +162,35 @@ def editors(conn: Connection, collection: str) -> tuple[str, ...]:
         .distinct()
     ).scalars()
     return tuple(sorted(str(r) for r in rows if r is not None))
+
+
+@dataclass(frozen=True)
+class Person:
+    """A Directus user as people read it: the id, the e-mail and the name."""
+
+    id: str
+    email: str | None
+    name: str
+
+    @property
+    def label(self) -> str:
+        """ "Ada Lovelace <ada@example.org>", or the e-mail, or the id."""
+        if self.name and self.email:
+            return f"{self.name} <{self.email}>"
+        return self.email or self.name or self.id
+
+
+def person(conn: Connection, email_or_id: str | None) -> Person | None:
+    """The Directus user with that e-mail or id, or None."""
+    if not email_or_id:
+        return None
+    u = users.c
+    row = conn.execute(
+        sa.select(u.id, u.email, u.first_name, u.last_name).where(
+            sa.or_(u.email == email_or_id, sa.cast(u.id, sa.String) == email_or_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    name = " ".join(part for part in (row.first_name, row.last_name) if part)
+    return Person(str(row.id), row.email, name)

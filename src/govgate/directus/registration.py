@@ -57,6 +57,12 @@ COLLECTIONS = (
         display_template="{{id}} · {{proposal_id}}",
     ),
     CollectionMeta(
+        "os_approval_signatures",
+        "draw",
+        "The signed payload of an approval and its signature (SSH key or passkey); never edit one.",
+        display_template="{{approval_id}} · {{kind}}",
+    ),
+    CollectionMeta(
         "os_proposals",
         "description",
         "Proposals frozen by `govgate propose` (written by govgate only).",
@@ -140,6 +146,11 @@ _APPROVAL_FIELDS = {
         "note": "Filled by Directus: when this item was created.",
     },
     "statement": {"interface": "input-multiline", "note": "What you state by approving."},
+    "not_after": {
+        "interface": "datetime",
+        "width": "half",
+        "note": "The approval starts no rollout after this (empty: approved_at plus 14 days).",
+    },
 }
 
 

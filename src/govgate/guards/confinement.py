@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..db import schema as s
-from ..db.custody import USED_TRIGGER
 from ..errors import CheckFailed
 
-# os_approval_uses is written only by the custody trigger on os_rollouts (db/custody.py).
+# os_approval_uses: the trigger records the rollout's approval, the rollout its co-approvals;
+# the evidence trigger (db/evidence.py) lets only a rollout being recorded use one.
 ROLLOUT_TABLES = frozenset({"os_accountability", "os_rollouts", "os_audit", "os_approval_uses"})
 DIRECTUS_TABLES = frozenset({"directus_dashboards", "directus_panels"})
 _SQLITE_INTERNAL = frozenset(
@@ -64,10 +64,7 @@ class Guard:
 
     def _authorize(self, action, arg1, arg2, _db, trigger) -> int:
         # DROP VIEW reports itself as a delete from the view, hence the views here.
-        by_code = arg1 == "os_approval_uses" and trigger != USED_TRIGGER
-        if action in _WRITE_ACTIONS and (
-            by_code or arg1 not in self.tables | self.views | _SQLITE_INTERNAL
-        ):
+        if action in _WRITE_ACTIONS and arg1 not in self.tables | self.views | _SQLITE_INTERNAL:
             self.denied.append(f"{_WRITE_ACTIONS[action]} into {arg1}")
             return sqlite3.SQLITE_DENY
         if action in _VIEW_ACTIONS and arg1 not in self.views:

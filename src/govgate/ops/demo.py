@@ -25,6 +25,7 @@ from ..directus import tables as dx
 from ..errors import BadInput
 from ..runbook import proposal
 from ..runbook.plan import parse_plan
+from . import demo_files
 from . import init as setup
 
 DOMAINS = {
@@ -251,6 +252,8 @@ class DemoResult:
     protected: int
     sample_rows: int
     proposal: proposal.Proposal
+    files: tuple[str, ...] = ()  # the approver's key, allowed_signers, govgate.toml (SQLite)
+    kept: tuple[str, ...] = ()  # files of those names that exist and were left alone
 
 
 def create(url: str, *, actor: str, rows_per_table: int = 5) -> DemoResult:
@@ -274,8 +277,15 @@ def create(url: str, *, actor: str, rows_per_table: int = 5) -> DemoResult:
                 db.close()
                 Path(path).unlink(missing_ok=True)
             raise
+    files, kept = demo_files.write(Path(path).parent, Path(path)) if sqlite else ((), ())
     return DemoResult(
-        mask_url(url), content.governed, content.protected, content.sample_rows, frozen
+        mask_url(url),
+        content.governed,
+        content.protected,
+        content.sample_rows,
+        frozen,
+        files,
+        kept,
     )
 
 

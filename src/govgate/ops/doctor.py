@@ -111,9 +111,9 @@ def agent_findings(
     for table in tables:
         # the bare privileges: how each is reached is the gate's to explain
         can = [p.split(" (")[0] for p in privileges(conn, table, ("INSERT", "UPDATE", "DELETE"))]
-        # Written by govgate's own database code alone, never by the agent's role itself:
-        # os_approval_uses by the custody trigger, os_audit through os_audit_append (v2).
-        indirect = {"os_approval_uses"} | ({"os_audit"} if through_function else set())
+        # os_audit is written through os_audit_append alone (v2); os_approval_uses takes the
+        # rollout's co-approvals, each checked by the evidence trigger (v3).
+        indirect = {"os_audit"} if through_function else set()
         should = table not in indirect and (
             table in confine.ROLLOUT_TABLES or table in confine.DIRECTUS_TABLES
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..db import audit, custody, migrate
+from ..db import audit, custody, evidence, migrate
 from ..db import schema as s
 from ..db import wakeup as notify
 from ..db.engine import quote
@@ -35,11 +35,12 @@ def create_missing(conn: Connection, actor: str) -> InitResult:
     # A database govgate already journals in is migrated by `govgate upgrade`, not here:
     # init never gives an older journal the tables of a newer revision.
     fresh = custody.revision(conn) is None
-    wanted = s.ALL_TABLES + (s.CUSTODY_TABLES if fresh else ())
+    wanted = s.ALL_TABLES + (s.LATER_TABLES if fresh else ())
     missing = [t for t in wanted if t not in present]
     s.metadata.create_all(conn, tables=[s.metadata.tables[t] for t in missing])
     if fresh:
         custody.install(conn)
+        evidence.install(conn)
         migrate.stamp_head(conn)
     # PostgreSQL: the trigger that wakes the agent on a new approval; no rows touched
     notify.install(conn)
@@ -51,6 +52,8 @@ def create_missing(conn: Connection, actor: str) -> InitResult:
         conn.execute(
             s.settings.insert(), [{"key": k, "value": s.DEFAULT_SETTINGS[k]} for k in new_settings]
         )
+    if fresh and evidence.ensure_database_id(conn):  # older journals get theirs from upgrade
+        new_settings.append(s.DATABASE_ID)
     if missing or new_settings:
         audit.append(
             conn,
@@ -71,7 +74,8 @@ APPROVER_ROLE = "govgate_approver"
 # Both read the governance state, the journal and who is who on Directus.
 _BOTH_READ = (
     "os_authorities", "os_governed_collections", "os_duties", "os_proposal_approvals",
-    "os_approval_uses", "os_alembic_version", "os_proposals", "os_settings",
+    "os_approval_uses", "os_approval_signatures", "os_alembic_version", "os_proposals",
+    "os_settings",
     "os_accountability", "os_rollouts", "os_audit", "directus_users", "directus_access",
     "directus_policies", "directus_roles", "directus_permissions", "directus_collections",
 )  # fmt: skip
@@ -80,12 +84,13 @@ _AGENT_GRANTS = (
                 "directus_panels")),
     ("INSERT, DELETE", ("os_accountability", "directus_dashboards", "directus_panels")),
     ("INSERT, UPDATE", ("os_rollouts",)),
+    ("INSERT", ("os_approval_uses",)),  # the co-approvals a rollout used (checked by trigger)
 )  # fmt: skip
-# The approver is a person: on Directus, ratify records the `create` activity the
-# app would record for them, so they may insert activity (the agent may not).
+# The approver is a person: approvals and their signatures. Never Directus's own records:
+# on Directus, `govgate ratify` goes through its REST API and Directus writes them.
 _APPROVER_GRANTS = (
     ("SELECT", _BOTH_READ),
-    ("INSERT", ("os_proposal_approvals", "directus_activity", "directus_revisions")),
+    ("INSERT", ("os_proposal_approvals", "os_approval_signatures")),
 )
 
 
@@ -122,6 +127,10 @@ def create_roles(conn: Connection, result: InitResult) -> InitResult:
     )
     if custody.appends_through_function(conn):
         custody.grant_append(conn, (AGENT_ROLE, APPROVER_ROLE))
+    if "directus_activity" in names:  # grants of older versions of govgate
+        conn.execute(
+            sa.text(f"REVOKE ALL ON directus_activity, directus_revisions FROM {APPROVER_ROLE}")
+        )
     return InitResult(
         result.created_tables,
         result.created_settings,

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from ..db import audit, migrate
+from ..db import schema as s
+from ..directus import registration
 from ..errors import BadInput
 
 
@@ -34,5 +36,7 @@ def upgrade(conn: Connection, actor: str) -> UpgradeResult:
         )
     result = UpgradeResult(before, after)
     if result.changed:
+        # Directus shows what the new revision added (missing rows only; a no-op elsewhere).
+        registration.register(conn, s.SIGNATURE_TABLES)
         audit.append(conn, audit.Kind.UPGRADE, actor, detail={"from": before, "to": after})
     return result

@@ -133,6 +133,15 @@ def _apply_steps(
                 applied_by=actor,
             )
         )
+        co_approvals = verdict.approval_ids[1:]  # the first is recorded by the trigger
+        if co_approvals:
+            conn.execute(
+                s.approval_uses.insert(),
+                [
+                    {"approval_id": a, "rollout_id": rollout_id, "used_at": started}
+                    for a in co_approvals
+                ],
+            )
         steps("audit")
         audit.append(
             conn,
@@ -142,6 +151,8 @@ def _apply_steps(
             rollout_id=rollout_id,
             detail={
                 "approval": verdict.approval_id,
+                "approvals": list(verdict.approval_ids),
+                "approvers": list(verdict.approvers),
                 "records": len(proposal.slots),
                 "dry_run": dry_run,
             },

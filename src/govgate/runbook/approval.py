@@ -1,8 +1,12 @@
-"""Which approval of a proposal is usable, and every reason the others are not.
+"""Which approvals of a proposal stand behind it, and every reason the others do not.
 
-An approval is usable when it names the proposal and its exact hash, no rollout
-ever used it, the agent did not make it, and, on a Directus database, Directus
-itself recorded that a person created it and nobody edited it since.
+An approval is usable when it names the proposal and its exact hash, no rollout ever used
+it, it has not expired, the agent did not make it, whoever froze the proposal did not make
+it (four eyes), it comes from a person the plan names (when it names any), its signature
+holds (when it has one, or must have one), and, on a Directus database, Directus recorded
+that a person created it and nobody edited it since, or a valid signature by an allowed
+signer stands in for that record. The gate is READY when usable approvals come from as
+many distinct people as the plan requires.
 """
 
 from __future__ import annotations
@@ -16,31 +20,33 @@ from ..config import Settings
 from ..db import schema as s
 from ..directus import identity
 from . import proposal as prop
+from .evidence import Approval, Person, approval_from_row, check, person
 from .verdict import Reason
 
 
-@dataclass(frozen=True)
-class Approval:
-    id: str
-    proposal_id: str
-    proposal_sha256: str
-    approved_by: str | None
-    statement: str | None
-
-
 def approvals_for(conn: Connection, proposal_id: str) -> list[Approval]:
+    """Every approval of PROPOSAL_ID, in id order."""
     a = s.approvals.c
-    rows = conn.execute(
-        sa.select(a.id, a.proposal_id, a.proposal_sha256, a.approved_by, a.statement)
-        .where(a.proposal_id == proposal_id)
-        .order_by(a.id)
-    )
-    return [Approval(*r) for r in rows]
+    columns = [a.id, a.proposal_id, a.proposal_sha256, a.approved_by, a.statement, a.approved_at]
+    if s.approval_signatures.name in sa.inspect(conn).get_table_names():  # revision v3
+        columns.append(a.not_after)
+    rows = conn.execute(sa.select(*columns).where(a.proposal_id == proposal_id).order_by(a.id))
+    return [approval_from_row(r) for r in rows]
 
 
-def find_approval(
+@dataclass(frozen=True)
+class Backing:
+    """The approvals that stand behind a proposal, one per person, and who they are."""
+
+    approvals: tuple[Approval, ...]
+    people: tuple[Person, ...]
+    signers: tuple[str | None, ...]  # per approval: the signer's principal, None if unsigned
+
+
+def find_approvals(
     conn: Connection, settings: Settings, proposal: prop.Proposal, directus: bool
-) -> tuple[Approval | None, list[Reason]]:
+) -> tuple[Backing | None, list[Reason]]:
+    """The approvals that make PROPOSAL ready (None: not enough) and why others do not count."""
     found = approvals_for(conn, proposal.id)
     if not found:
         return None, [
@@ -51,13 +57,49 @@ def find_approval(
                 + (" or creates the approval in the Directus app" if directus else ""),
             )
         ]
+    proposer = proposer_of(conn, proposal.id, directus)
     problems: list[Reason] = []
+    chosen: list[tuple[Approval, Person, str | None]] = []
     for approval in found:
-        why = _unusable(conn, settings, proposal, approval, directus)
-        if not why:
-            return approval, []
-        problems += why
+        who = person(conn, approval.approved_by, directus)
+        why, signer = _unusable(conn, settings, proposal, approval, directus, who, proposer)
+        if why:
+            problems += why
+        elif not any(_same(who, p) for _a, p, _s in chosen):
+            chosen.append((approval, who, signer))
+    required = 1 if settings.rehearsal else proposal.approvals.required
+    if len(chosen) >= required:
+        picked = chosen[:required]
+        return Backing(*(tuple(x) for x in zip(*picked, strict=True))), []
+    if chosen:
+        missing = required - len(chosen)
+        who = ", ".join(p.label for _a, p, _s in chosen)
+        problems.append(
+            Reason(
+                "quorum",
+                f"proposal {proposal.id} needs {_count(missing)} more approval"
+                f"{'s' if missing > 1 else ''}: {required} distinct people must approve it, "
+                f"and {len(chosen)} did ({who})",
+                "another person ratifies it: `govgate ratify "
+                f"{proposal.id} --approval-id {proposal.approval_id}-{len(found) + 1}`",
+            )
+        )
     return None, problems
+
+
+def _count(n: int) -> str:
+    return {1: "one", 2: "two", 3: "three"}.get(n, str(n))
+
+
+def _same(a: Person, b: Person) -> bool:
+    return a.key == b.key or bool(a.names & b.names)
+
+
+def proposer_of(conn: Connection, proposal_id: str, directus: bool) -> Person | None:
+    created_by = conn.execute(
+        sa.select(s.proposals.c.created_by).where(s.proposals.c.id == proposal_id)
+    ).scalar()
+    return person(conn, created_by, directus) if created_by else None
 
 
 def _unusable(
@@ -66,9 +108,14 @@ def _unusable(
     proposal: prop.Proposal,
     approval: Approval,
     directus: bool,
+    who: Person,
+    proposer: Person | None,
     used_by: str | None = None,
-) -> list[Reason]:
-    """Why APPROVAL cannot stand behind PROPOSAL; USED_BY: the one rollout that may use it."""
+) -> tuple[list[Reason], str | None]:
+    """Why APPROVAL cannot stand behind PROPOSAL, and its signer's principal when signed.
+
+    USED_BY: the one rollout that may have used it (its expiry is then no longer asked).
+    """
     fix_new = f"a human ratifies proposal {proposal.id} again: `govgate ratify {proposal.id}`"
     if is_rehearsal_approval(approval) and not settings.rehearsal:
         return [
@@ -78,7 +125,7 @@ def _unusable(
                 "which never counts outside a rehearsal copy",
                 fix_new,
             )
-        ]
+        ], None
     if settings.rehearsal and not is_rehearsal_approval(approval):
         return [
             Reason(
@@ -86,7 +133,7 @@ def _unusable(
                 f"approval {approval.id} is not a rehearsal approval",
                 "the rehearsal makes its own",
             )
-        ]
+        ], None
     if approval.proposal_sha256 != proposal.sha256:
         return [
             Reason(
@@ -96,12 +143,19 @@ def _unusable(
                 f"{proposal.sha256[:12]}… (it approves something else)",
                 fix_new,
             )
-        ]
+        ], None
     used = conn.execute(
         sa.select(s.rollouts.c.id, s.rollouts.c.status).where(
             s.rollouts.c.approval_id == approval.id, s.rollouts.c.id != (used_by or "")
         )
     ).first()
+    if used is None and s.approval_uses.name in sa.inspect(conn).get_table_names():
+        used = conn.execute(
+            sa.select(s.approval_uses.c.rollout_id, sa.literal("co-approval")).where(
+                s.approval_uses.c.approval_id == approval.id,
+                s.approval_uses.c.rollout_id != (used_by or ""),
+            )
+        ).first()
     if used is not None:
         rid, status = used
         what = "rolled-back rollout" if status == "rolled_back" else "rollout"
@@ -111,20 +165,49 @@ def _unusable(
                 f"approval {approval.id} was used by {what} {rid}; a new ratification is needed",
                 fix_new,
             )
-        ]
+        ], None
     agent_ids = agent_identities(conn, settings, directus)
-    if approval.approved_by in agent_ids:
+    if approval.approved_by in agent_ids or who.names & {x.lower() for x in agent_ids}:
         return [
             Reason(
                 "agent-approval",
                 f"approval {approval.id} was made by the agent's own identity "
-                f"({approval.approved_by}); the agent can never ratify",
+                f"({who.label}); the agent can never ratify",
                 fix_new,
             )
-        ]
-    if directus and not settings.rehearsal:
-        return _provenance_reasons(conn, approval, agent_ids, fix_new)
-    return []
+        ], None
+    if settings.rehearsal:  # the rehearsal's own approval stands in for the people's
+        return [], None
+    reasons: list[Reason] = []
+    if proposer is not None and (proposer.key == who.key or proposer.names & who.names):
+        reasons.append(
+            Reason(
+                "four-eyes",
+                f"approval {approval.id} was made by {who.label}, who froze proposal "
+                f"{proposal.id}: whoever proposes a change cannot also approve it",
+                f"another person ratifies it: `govgate ratify {proposal.id}`",
+            )
+        )
+    allowed = {x.lower() for x in proposal.approvals.from_}
+    if allowed and not who.names & allowed:
+        reasons.append(
+            Reason(
+                "not-an-approver",
+                f"approval {approval.id} was made by {who.label}, who is not one of the "
+                f"approvers the plan names ({', '.join(proposal.approvals.from_)})",
+                f"one of them ratifies it: `govgate ratify {proposal.id}`",
+            )
+        )
+    verdict = check(conn, settings, proposal, approval, who, used=used_by is not None)
+    found = list(verdict.reasons)
+    if directus:
+        provenance = _provenance_reasons(conn, approval, agent_ids, fix_new)
+        if verdict.signer is not None:  # a valid signature stands in for the activity record
+            provenance = [r for r in provenance if r.code != "no-provenance"]
+        if any(r.code == "no-provenance" for r in provenance):  # no date: Directus never saw it
+            found = [r for r in found if r.code != "approval-undated"]
+        found = provenance + found
+    return reasons + found, verdict.signer
 
 
 REHEARSAL_PREFIX = "REHEARSAL-"
@@ -151,7 +234,7 @@ def _provenance_reasons(
     conn: Connection, approval: Approval, agent_ids: set[str], fix: str
 ) -> list[Reason]:
     # Only directus_activity is trusted: Directus writes it itself for every item made
-    # through its API or app, SQL leaves none, and the agent's role cannot write it.
+    # through its API or app, SQL leaves none, and neither govgate role can write it.
     # Revisions are not used: they hold the values as the client sent them.
     fix = (
         f"a person creates a new approval of {approval.proposal_id} in the Directus app or API "
@@ -208,14 +291,16 @@ def custody_reasons(
     approval_id: str,
     directus: bool,
 ) -> list[Reason]:
-    """Why the rollout in effect is not backed by a genuine, used-once human approval.
+    """Why the rollout in effect is not backed by genuine, used-once human approvals.
 
-    The rollout's approval must exist, carry the proposal's hash, pass every human check a
-    READY gate asks for, and be recorded as used by this rollout alone.
+    The rollout's approvals (its own and the co-approvals recorded as used by it) must
+    exist, carry the proposal's hash, pass every human check a READY gate asks for except
+    expiry, come from as many distinct people as the plan requires, and be recorded as used
+    by this rollout alone.
     """
     fix = f"run `govgate rollback --rollout {rollout_id}` and have a human ratify again"
-    found = [a for a in approvals_for(conn, proposal.id) if a.id == approval_id]
-    if not found:
+    every = {a.id: a for a in approvals_for(conn, proposal.id)}
+    if approval_id not in every:
         return [
             Reason(
                 "custody",
@@ -224,17 +309,19 @@ def custody_reasons(
                 fix,
             )
         ]
-    reasons = _unusable(conn, settings, proposal, found[0], directus, used_by=rollout_id)
+    names = [approval_id]
+    reasons: list[Reason] = []
     if s.approval_uses.name in sa.inspect(conn).get_table_names():
-        users = (
-            conn.execute(
-                sa.select(s.approval_uses.c.rollout_id).where(
-                    s.approval_uses.c.approval_id == approval_id
-                )
-            )
+        u = s.approval_uses.c
+        names += [
+            a
+            for a in conn.execute(sa.select(u.approval_id).where(u.rollout_id == rollout_id))
             .scalars()
             .all()
-        )
+            if a != approval_id
+        ]
+        users = conn.execute(sa.select(u.rollout_id).where(u.approval_id == approval_id))
+        users = users.scalars().all()
         if users != [rollout_id]:
             reasons.append(
                 Reason(
@@ -244,4 +331,28 @@ def custody_reasons(
                     fix,
                 )
             )
+    proposer = proposer_of(conn, proposal.id, directus)
+    people: list[Person] = []
+    for name in names:
+        if name not in every:
+            reasons.append(
+                Reason("custody", f"co-approval {name} does not exist for {proposal.id}", fix)
+            )
+            continue
+        who = person(conn, every[name].approved_by, directus)
+        why, _signer = _unusable(
+            conn, settings, proposal, every[name], directus, who, proposer, used_by=rollout_id
+        )
+        reasons += why
+        if not any(_same(who, p) for p in people):
+            people.append(who)
+    if not reasons and not settings.rehearsal and len(people) < proposal.approvals.required:
+        reasons.append(
+            Reason(
+                "quorum",
+                f"it used approvals of {len(people)} distinct people, and the plan requires "
+                f"{proposal.approvals.required}",
+                fix,
+            )
+        )
     return [Reason("custody", f"rollout {rollout_id}: {r.message}", fix) for r in reasons]

@@ -19,7 +19,7 @@ from ..db.privileges import privileges
 from ..db.state import State, differences, read_state, require_tables
 from ..directus import identity
 from . import proposal as prop
-from .approval import custody_reasons, find_approval
+from .approval import custody_reasons, find_approvals
 from .verdict import GateVerdict, Reason, Status
 from .verify import checks, in_effect, record_edits, rollout_row
 
@@ -88,9 +88,10 @@ def evaluate(
         notes += [f"rehearsal: {r.message}" for r in reasons]
         reasons = []
     reasons += _drift_reasons(conn, proposal, state)
-    approval, approval_reasons = find_approval(conn, settings, proposal, directus)
+    backing, approval_reasons = find_approvals(conn, settings, proposal, directus)
     reasons += approval_reasons
     status = Status.READY if not reasons else Status.BLOCKED
+    ready = backing if backing is not None and not reasons else None
     return GateVerdict(
         status,
         tuple(reasons),
@@ -98,8 +99,10 @@ def evaluate(
         proposal.sha256,
         state.gap,
         state.fingerprint,
-        approval.id if approval and not reasons else None,
+        ready.approvals[0].id if ready else None,
         notes=tuple(notes),
+        approval_ids=tuple(a.id for a in ready.approvals) if ready else (),
+        approvers=tuple(p.label for p in ready.people) if ready else (),
         proposal=proposal,
         state=state,
     )

@@ -52,6 +52,18 @@ _AssignValue = Annotated[
 ]
 
 
+Principal = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s,]+$")]
+
+
+class _ApprovalsModel(BaseModel):
+    """Who must approve: how many distinct people, from whom, valid for how long."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    required: int = Field(default=1, ge=1, le=9)
+    from_: list[Principal] | None = Field(default=None, alias="from", min_length=1)
+    valid_days: int | None = Field(default=None, ge=1, le=366)
+
+
 class _PlanModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     proposal: Identifier
@@ -59,6 +71,7 @@ class _PlanModel(BaseModel):
     title: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
     protected: list[Pattern]
     assign: dict[Identifier, _AssignValue] = Field(min_length=1)
+    approvals: _ApprovalsModel | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,19 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class Approvals:
+    """What a plan asks of its approval: REQUIRED distinct people, each one of FROM (when
+    given: e-mail addresses or signer principals), valid VALID_DAYS (None: configuration)."""
+
+    required: int = 1
+    from_: tuple[str, ...] = ()
+    valid_days: int | None = None
+
+    def is_default(self) -> bool:
+        return self == Approvals()
+
+
+@dataclass(frozen=True)
 class Plan:
     """A validated plan file: inert, it knows nothing of any database."""
 
@@ -85,6 +111,7 @@ class Plan:
     file: str
     text: str
     protected_lines: tuple[int | None, ...] = ()
+    approvals: Approvals = Approvals()
 
     def problem(
         self, message: str, line: int | None, key: str, hint: str | None = None
@@ -295,14 +322,15 @@ def _explain(err: dict, path: tuple) -> str:
 
 
 _HINTS = {
-    "extra_forbidden": "allowed keys: proposal, approval, title, protected, assign; "
-    "an assignment takes collections and duties",
+    "extra_forbidden": "allowed keys: proposal, approval, title, protected, assign, approvals; "
+    "an assignment takes collections and duties; approvals takes required, from, valid_days",
     "missing": "add the key",
     "string_pattern_mismatch": "use letters, digits and . _ : - (patterns may use * ? [ ])",
 }
 
 
 def _to_plan(model: _PlanModel, lines: dict, file: str, text: str) -> Plan:
+    a = model.approvals
     assignments = []
     for authority, spec in model.assign.items():
         base = ("assign", authority)
@@ -329,4 +357,5 @@ def _to_plan(model: _PlanModel, lines: dict, file: str, text: str) -> Plan:
         file,
         text,
         tuple(lines.get(("protected", i)) for i in range(len(model.protected))),
+        Approvals(a.required, tuple(a.from_ or ()), a.valid_days) if a else Approvals(),
     )

@@ -17,7 +17,7 @@ from ..db import audit
 from ..db import schema as s
 from ..db.state import Slot, State, canonical_json, read_state, sha256_hex
 from ..errors import BadInput, Refused
-from .plan import Plan
+from .plan import Approvals, Plan
 from .resolve import resolve
 
 
@@ -33,21 +33,30 @@ class Proposal:
     expected_fingerprint: str
     gap_before: int
     predicted_gap: int
+    approvals: Approvals = Approvals()
 
     def body(self) -> str:
-        """The canonical JSON the proposal hash is taken of."""
-        return canonical_json(
-            {
-                "id": self.id,
-                "approval_id": self.approval_id,
-                "title": self.title,
-                "protected": list(self.protected),
-                "slots": [x.as_list() for x in self.slots],
-                "expected_fingerprint": self.expected_fingerprint,
-                "gap_before": self.gap_before,
-                "predicted_gap": self.predicted_gap,
-            }
-        )
+        """The canonical JSON the proposal hash is taken of.
+
+        Who must approve is part of it; a plan that asks only for the default (one person,
+        anyone, the configured validity) leaves the key out, so earlier hashes still hold.
+        """
+        body = {
+            "id": self.id,
+            "approval_id": self.approval_id,
+            "title": self.title,
+            "protected": list(self.protected),
+            "slots": [x.as_list() for x in self.slots],
+            "expected_fingerprint": self.expected_fingerprint,
+            "gap_before": self.gap_before,
+            "predicted_gap": self.predicted_gap,
+        }
+        if not self.approvals.is_default():
+            a = self.approvals
+            body["approvals"] = {"required": a.required, "from": list(a.from_)}
+            if a.valid_days is not None:
+                body["approvals"]["valid_days"] = a.valid_days
+        return canonical_json(body)
 
     @property
     def sha256(self) -> str:
@@ -65,6 +74,7 @@ class Proposal:
             d["expected_fingerprint"],
             d["gap_before"],
             d["predicted_gap"],
+            _approvals(d.get("approvals")),
         )
 
     def by_authority(self) -> dict[str, dict[str, list[str]]]:
@@ -99,6 +109,12 @@ class Proposal:
         ]
 
 
+def _approvals(data: dict | None) -> Approvals:
+    if not data:
+        return Approvals()
+    return Approvals(data["required"], tuple(data["from"]), data.get("valid_days"))
+
+
 @dataclass(frozen=True)
 class ProposeResult:
     proposal: Proposal
@@ -117,6 +133,7 @@ def build(plan: Plan, state: State) -> Proposal:
         state.fingerprint,
         state.gap,
         state.gap - len(slots),
+        plan.approvals,
     )
 
 

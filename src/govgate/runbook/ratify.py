@@ -1,9 +1,8 @@
-"""Ratification: the human path, and the only code that writes approvals.
+"""Ratification, the human path: what a person is asked to approve (`approve` writes it).
 
-Nothing the agent runs (apply, rollback, agent, rehearse on production) imports
-this module's `record`. It refuses without an interactive terminal, refuses the
-agent's identity, shows exactly what is being approved and needs the human to
-type the approval id.
+`prepare` refuses the agent's identity and the proposal's own author (four eyes), and
+builds the request: what is being approved, by whom, valid how long. The human then types
+the approval id; nothing is written without an interactive terminal.
 
 What it shows starts with the totals, in a bounded number of lines whatever the size of
 the proposal; the collection-by-collection list follows only when it is short (or asked
@@ -15,20 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..config import Settings
-from ..db import audit
+from ..db import evidence
 from ..db import schema as s
 from ..directus import identity
-from ..directus import tables as dx
 from ..errors import BadInput, Refused
 from ..text import escape
 from . import proposal as prop
-from .approval import agent_identities
+from .approval import agent_identities, proposer_of
+from .evidence import person
 
 SHORT_LIST = 40  # the collection-by-collection list is shown whole up to this many lines
 MAX_AUTHORITY_LINES = 20  # the totals name at most this many authorities one by one
@@ -44,6 +43,12 @@ class RatificationRequest:
     approver_label: str  # as shown to the human
     statement: str
     directus: bool
+    principal: str = ""  # the name a signature gives the approver: their e-mail, else --as
+    valid_days: int = 14
+    database_id: str = ""
+
+    def not_after(self, approved_at: datetime) -> datetime:
+        return approved_at + timedelta(days=self.valid_days)
 
     def summary(self) -> list[str]:
         """The totals: slots, authorities, collections per authority, the gap before → after."""
@@ -64,10 +69,15 @@ class RatificationRequest:
                 f"  {authority} becomes accountable for {sum(map(len, cols.values()))} "
                 f"slots in {len(cols)} collections"
             )
+        a = p.approvals
+        if a.required > 1 or a.from_:
+            who = f" from {', '.join(a.from_)}" if a.from_ else ""
+            lines.append(f"It needs approvals of {a.required} distinct people{who}.")
         return [
             *lines,
             f"Proposal hash: {p.sha256}",
             f"Approver: {self.approver_label}",
+            f"Valid for {self.valid_days} days after approval.",
             f"Statement: {self.statement}",
         ]
 
@@ -108,6 +118,9 @@ class RatifyResult:
     proposal_sha256: str
     approved_by: str
     approved_at: str
+    signed: bool = False
+    approver: str = ""  # the person, as people read it
+    not_after: str = ""
 
 
 Confirm = Callable[[RatificationRequest], str]
@@ -139,17 +152,28 @@ def prepare(
     )
     if approver in agent_ids:  # before any lookup: the agent is refused as the agent
         raise refusal
-    recorded, label = approver, approver
+    recorded, label, principal = approver, approver, approver
     if directus:
-        recorded = identity.user_id(conn, approver)
-        if recorded is None:
+        found = identity.person(conn, approver)
+        if found is None:
             raise BadInput(
                 f"'{approver}' is not a Directus user of this database",
                 hint="pass --as with your Directus e-mail address",
             )
-        label = f"{approver} (Directus user {recorded})"
+        recorded, label, principal = (
+            found.id,
+            f"{found.label} (Directus user {found.id})",
+            (found.email or found.id),
+        )
     if recorded in agent_ids:
         raise refusal
+    proposer = proposer_of(conn, proposal.id, directus)
+    if proposer is not None and proposer.names & person(conn, recorded, directus).names:
+        raise Refused(
+            f"{approver} froze proposal {proposal.id}; whoever proposes a change cannot also "
+            "approve it (four eyes)",
+            hint="another person ratifies it",
+        )
     approval_id = approval_id or _free_approval_id(conn, proposal.approval_id)
     if _approval_exists(conn, approval_id):
         raise BadInput(
@@ -160,7 +184,17 @@ def prepare(
         f"{proposal.sha256}: the authorities named in it become accountable "
         "for exactly these collections and duties."
     )
-    return RatificationRequest(proposal, approval_id, recorded, label, statement, directus)
+    return RatificationRequest(
+        proposal,
+        approval_id,
+        recorded,
+        label,
+        statement,
+        directus,
+        principal,
+        proposal.approvals.valid_days or settings.approval_valid_days,
+        evidence.database_id(conn) or "",
+    )
 
 
 def require_terminal(interactive: bool) -> None:
@@ -170,86 +204,6 @@ def require_terminal(interactive: bool) -> None:
             "ratification needs a person at an interactive terminal; nothing was written",
             hint="run `govgate ratify` yourself in a terminal, or approve in the Directus app",
         )
-
-
-def record(
-    conn: Connection, request: RatificationRequest, typed: str, *, interactive: bool
-) -> RatifyResult:
-    """Write the approval row (and, on Directus, what the app would record) and audit it.
-
-    Raises Refused without an interactive terminal or when TYPED is not the approval id.
-    """
-    require_terminal(interactive)
-    if typed.strip() != request.approval_id:
-        raise Refused(
-            f"you typed '{typed.strip()}', not the approval id {request.approval_id}; "
-            "nothing was approved"
-        )
-    now = datetime.now(UTC)
-    p = request.proposal
-    conn.execute(
-        s.approvals.insert().values(
-            id=request.approval_id,
-            proposal_id=p.id,
-            proposal_sha256=p.sha256,
-            approved_by=request.approver,
-            approved_at=now,
-            statement=request.statement,
-        )
-    )
-    if request.directus:
-        _directus_activity(conn, request, now)
-    audit.append(
-        conn,
-        audit.Kind.RATIFICATION,
-        request.approver,
-        proposal_id=p.id,
-        detail={"approval": request.approval_id, "sha256": p.sha256},
-    )
-    return RatifyResult(request.approval_id, p.id, p.sha256, request.approver, now.isoformat())
-
-
-def _directus_activity(conn: Connection, request: RatificationRequest, now: datetime) -> None:
-    # What the Directus app records when a person creates the item: the gate
-    # checks this provenance, and the approver's own session writes it.
-    values = dict(
-        action="create",
-        user=request.approver,
-        timestamp=now,
-        ip=None,
-        user_agent="govgate ratify",
-        collection=s.approvals.name,
-        item=request.approval_id,
-        origin="govgate ratify",
-    )
-    if conn.dialect.name == "postgresql":
-        # INSERT … RETURNING would need SELECT on directus_activity; the approver's
-        # role may only insert there, so the id comes from the table's sequence.
-        activity_id = conn.execute(
-            sa.text("SELECT nextval(pg_get_serial_sequence('directus_activity', 'id'))")
-        ).scalar_one()
-        conn.execute(dx.activity.insert().inline().values(id=activity_id, **values))
-    else:
-        activity_id = conn.execute(
-            dx.activity.insert().values(**values).returning(dx.activity.c.id)
-        ).scalar_one()
-    data = {
-        "id": request.approval_id,
-        "proposal_id": request.proposal.id,
-        "proposal_sha256": request.proposal.sha256,
-        "statement": request.statement,
-    }
-    conn.execute(
-        dx.revisions.insert()
-        .inline()
-        .values(  # inline: no RETURNING, which needs SELECT
-            activity=activity_id,
-            collection=s.approvals.name,
-            item=request.approval_id,
-            data=data,
-            delta=data,
-        )
-    )
 
 
 def _approval_exists(conn: Connection, approval_id: str) -> bool:

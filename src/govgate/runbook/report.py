@@ -63,6 +63,8 @@ def build_report(
         "proposal": proposal.id,
         "title": proposal.title,
         "approval": verdict.approval_id,
+        "approvals": list(verdict.approval_ids),
+        "approvers": list(verdict.approvers),
         "dry_run": dry_run,
         "gap_before": proposal.gap_before,
         "gap_after": post.gap,
@@ -83,6 +85,15 @@ def build_report(
         "undo": "govgate rollback",
         "status": "all green",
     }
+
+
+def _approved_by(report: dict) -> str:
+    ids = report.get("approvals") or [report["approval"]]
+    people = report.get("approvers") or []
+    if not people:  # a report from before approvers were named
+        return f"Approved by approval {report['approval']}."
+    pairs = [f"{who} (approval {a})" for who, a in zip(people, ids, strict=False)]
+    return f"Approved by {' and '.join(pairs)}."
 
 
 def sentences(report: dict) -> list[str]:
@@ -106,7 +117,7 @@ def sentences(report: dict) -> list[str]:
     lines = [
         f"Rollout {report['rollout']} of proposal {report['proposal']} ({report['title']})"
         + (" — DRY RUN, nothing was kept" if report["dry_run"] else ""),
-        f"Approved by approval {report['approval']}.",
+        _approved_by(report),
         f"Ownership gap: {report['gap_before']} before, {report['gap_after']} after.",
         f"Conflicts: {report['conflicts']}.",
         f"External emissions: {report['external_emissions']} (external emission is "

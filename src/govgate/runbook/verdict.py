@@ -44,5 +44,8 @@ class GateVerdict:
     approval_id: str | None = None
     rollout_id: str | None = None
     notes: tuple[str, ...] = ()
+    # READY: every approval the rollout will use (the first is approval_id) and their people
+    approval_ids: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
     proposal: Proposal | None = field(default=None, repr=False, compare=False)
     state: State | None = field(default=None, repr=False, compare=False)

@@ -25,6 +25,13 @@ SIGNATURE_REASONS: dict[str, str] = {
     "bad-signature": "the signature does not verify over this payload with this key",
     "key-not-allowed": "no allowed_signers line lists this principal with this key",
     "key-not-valid-at": "the key is listed, but outside its valid-after/valid-before window",
+    # WebAuthn (passkey) assertions only, see webauthn.verify: payload-mismatch is decided
+    # right after decoding, the others once the allowed key is found, in the order listed.
+    "payload-mismatch": "the passkey signed another challenge than SHA-256 of this payload",
+    "relying-party": "the authenticator's rpIdHash is not SHA-256 of the key's relying party id",
+    "origin": "the page origin is not https://<rp id>[:port] (http only on localhost)",
+    "user-presence": "the authenticator did not see the user (UP flag missing)",
+    "user-verification": "the authenticator did not verify the user (UV flag: PIN, biometric)",
 }
 
 # Why a signature could not be made. Distinct from SignatureError so a caller never

@@ -98,7 +98,7 @@ def lab_factory_big(request, tmp_path) -> Lab:
     url = pg.create_database(name)
     settings = Settings(db_url=url)
     api.demo(settings, actor="test-builder", rows_per_table=rows)
-    api.init(settings, actor="test-builder", roles=True)
+    api.init(settings, actor="test-builder", roles=True, sql_registration=True)
     yield Lab(
         "postgres",
         Settings(db_url=url, agent_db_url=pg.url(name, user=AGENT_LOGIN)),

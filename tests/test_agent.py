@@ -229,8 +229,8 @@ def test_init_installs_the_notify_trigger_once_and_touches_no_row(lab, pg):
         with engine.connect() as conn:
             assert notify.installed(conn)
         before = lab.snapshot()
-        api.init(lab.settings, actor="someone", roles=True)
-        api.init(lab.settings, actor="someone")
+        api.init(lab.settings, actor="someone", roles=True, sql_registration=True)
+        api.init(lab.settings, actor="someone", sql_registration=True)
         assert lab.snapshot() == before
         assert (
             lab.scalar("SELECT count(*) FROM pg_trigger WHERE tgname = :t", t=notify.TRIGGER) == 1

@@ -33,6 +33,7 @@ TOUCHED = sorted(REAL["postgresql"])
 REGISTERED = {
     "os_proposal_approvals", "os_proposals", "os_accountability", "os_authorities",
     "os_governed_collections", "os_duties", "os_rollouts", "os_audit", "os_approval_signatures",
+    "os_passkeys",
 }  # fmt: skip
 
 
@@ -209,8 +210,9 @@ def test_init_never_changes_an_operators_own_directus_rows(lab):
         "UPDATE directus_fields SET note = 'operator note', special = NULL "
         "WHERE collection = 'os_proposal_approvals' AND field = 'approved_at'"
     )
-    result = api.init(lab.settings, actor="test")
+    result = api.init(lab.settings, actor="test", sql_registration=True)
     assert result.directus_registered == ("os_duties",)  # only its missing field rows
+    assert result.registered_via == "sql"
     assert lab.rows(
         "SELECT icon, note FROM directus_collections WHERE collection = 'os_duties'"
     ) == [("star", "mine")]
@@ -226,6 +228,7 @@ def test_without_directus_tables_init_registers_nothing(tmp_path):
     sqlite3.connect(tmp_path / "plain.db").close()
     result = api.init(Settings(db_url=url), actor="test")
     assert result.directus_registered == () and result.directus_cache == ""
+    assert result.registered_via == ""  # no Directus: neither a token nor the flag is needed
     assert "os_proposal_approvals" in result.created_tables
 
 
@@ -250,7 +253,7 @@ def test_init_as_another_role_lets_directus_see_the_new_tables(pg):
                 "name varchar(255) NOT NULL, timestamp timestamptz DEFAULT CURRENT_TIMESTAMP)"
             )
         engine.dispose()
-        result = api.init(Settings(db_url=pg.url(name)), actor="dba")
+        result = api.init(Settings(db_url=pg.url(name)), actor="dba", sql_registration=True)
         assert set(result.directus_registered) == REGISTERED
         engine = sa.create_engine(pg.url(name))
         with engine.connect() as conn:

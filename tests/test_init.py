@@ -145,11 +145,30 @@ def test_init_twice_is_a_no_op_that_changes_no_row(empty_url, gg):
 
 def test_init_on_a_demo_database_changes_nothing_and_registers_nothing_in_directus(lab, gg):
     before = lab.snapshot()
-    result = gg("--db", lab.url, "init")
+    result = gg("--db", lab.url, "init", "--sql-registration")
     assert result.code == 0, result.err
     assert "none (all present)" in result.out
     assert "registered in Directus" not in result.out and "schema cache" not in result.out
     assert lab.snapshot() == before  # directus_collections, _fields and _relations included
+
+
+@pytest.mark.parametrize("lab", ["sqlite"], indirect=True)
+def test_init_on_directus_without_a_token_or_the_flag_exits_2_naming_both(
+    lab, gg, tmp_path, monkeypatch
+):
+    for name in ("GOVGATE_DIRECTUS_URL", "GOVGATE_DIRECTUS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no govgate.toml
+    _execute(lab.url, "DROP TABLE os_outbox")  # something init would create
+    before = lab.snapshot()
+    result = gg("--db", lab.url, "init")
+    assert result.code == 2, result.err
+    assert "GOVGATE_DIRECTUS_TOKEN" in result.err and "--sql-registration" in result.err
+    assert "REST API" in result.err
+    assert lab.snapshot() == before and "os_outbox" not in _tables(lab.url)  # nothing written
+    monkeypatch.setenv("GOVGATE_DIRECTUS_URL", "http://127.0.0.1:9")  # a URL alone is not enough
+    result = gg("--db", lab.url, "init")
+    assert result.code == 2 and "GOVGATE_DIRECTUS_TOKEN is not set" in result.err, result.err
 
 
 def test_init_keeps_an_existing_authorities_table_its_extra_column_and_rows(empty_url, gg):

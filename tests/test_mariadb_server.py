@@ -41,7 +41,10 @@ def _listening_addresses(pid: int) -> set[tuple[str, int]]:
     """Return the (address, port) pairs that process *pid* listens on over TCP (IPv4 and IPv6)."""
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
-        target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:  # closed since the listing (a short-lived file of the server)
+            continue
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
     found = set()

@@ -25,8 +25,16 @@ from govgate.signing import sshsig
 from govgate.signing.payload import NAMESPACE, decode
 
 from support import signing
-from support.constants import APPROVAL, APPROVER, APPROVER_LOGIN, PROPOSAL
-from support.fakesk import FakeSecurityKey
+from support.constants import (
+    APPROVAL,
+    APPROVER,
+    APPROVER_LOGIN,
+    GOVGATE,
+    NO_CONFIG,
+    PROMPT,
+    PROPOSAL,
+)
+from support.fakesk import UP, UV, FakeSecurityKey, Passkey
 from support.labs import (
     assert_apply_refused_and_nothing_written,
     gate,
@@ -35,6 +43,7 @@ from support.labs import (
     ratify,
     with_settings,
 )
+from support.ptyrun import run_in_pty
 
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
 
@@ -312,3 +321,90 @@ def test_audit_export_lets_ssh_keygen_verify_each_signed_approval_without_govgat
     )
     assert again.returncode != 0
     assert Path(out / "head.json").exists()
+
+
+# -- the terminal: a key in ssh-agent ----------------------------------------------------------
+
+
+def test_ratify_at_a_terminal_signs_through_ssh_agent_and_the_gate_goes_ready(lab):
+    with signing.running_agent(signing.key_path(APPROVER)) as sock:
+        run = run_in_pty(
+            [GOVGATE, "--db", lab.approver_url, "ratify", PROPOSAL, "--as", APPROVER]
+            + ["--sign-agent"],
+            [(PROMPT, APPROVAL)],
+            env={**NO_CONFIG, "SSH_AUTH_SOCK": sock},
+        )
+    assert run.code == 0, run.output
+    assert "signed" in run.output
+    assert gate(lab)["status"] == "READY"
+    payload, signature = stored(lab)
+    assert sshsig.verify(payload.encode(), signature, NAMESPACE).key_type == "ssh-ed25519"
+
+
+# -- passkeys: what the Directus app stores, judged by the gate --------------------------------
+
+
+def passkey_approval(lab, tmp_path, *, signed_at=None, flags=UP | UV, listed=True):
+    """An approval made in the Directus app with a passkey: the payload is signed first, then
+    Directus creates the row and dates it. Returns the settings whose trust root lists the
+    passkey (when LISTED)."""
+    passkey = Passkey("ES256")
+    insert_approval(lab)
+    payload, approval = right_payload(lab)
+    when = signed_at or approval.approved_at - timedelta(seconds=30)
+    body = dataclasses.replace(payload, approved_at=ev.iso(when)).encode()
+    record = passkey.sign(body, flags=flags)
+    lab.execute(
+        "INSERT INTO os_approval_signatures (approval_id, kind, payload, signature) "
+        "VALUES (:a, 'webauthn', :p, :s)",
+        a=APPROVAL,
+        p=body.decode(),
+        s=record,
+    )
+    trust = tmp_path / "allowed_signers"
+    trust.write_text((passkey.line(APPROVER) + "\n") if listed else "")
+    return with_settings(lab, allowed_signers=str(trust))
+
+
+def test_a_passkey_approval_listed_in_the_trust_root_makes_the_gate_ready(lab, tmp_path):
+    trusted = passkey_approval(lab, tmp_path)
+    verdict = api.status(trusted.settings)
+    assert verdict.status.value == "READY", verdict.reasons
+    assert gate(with_settings(trusted, require_signature=True))["status"] == "READY"
+
+
+def test_a_passkey_not_in_the_trust_root_is_blocked(lab, tmp_path):
+    found = gate(passkey_approval(lab, tmp_path, listed=False))
+    assert found["status"] == "BLOCKED" and "signature-key-not-allowed" in found["codes"], found
+
+
+def test_a_passkey_assertion_without_user_verification_is_blocked(lab, tmp_path):
+    found = gate(passkey_approval(lab, tmp_path, flags=UP))
+    assert found["status"] == "BLOCKED" and "signature-no-presence" in found["codes"], found
+
+
+def test_a_passkey_payload_signed_long_before_the_approval_was_made_is_blocked(lab, tmp_path):
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    found = gate(passkey_approval(lab, tmp_path, signed_at=long_ago))
+    assert found["status"] == "BLOCKED" and "signature-row-changed" in found["codes"], found
+
+
+def test_govgate_passkeys_prints_the_line_an_operator_copies_into_the_trust_root(lab, gg):
+    passkey = Passkey("EdDSA")
+    user = lab.scalar("SELECT id FROM directus_users WHERE email = :e", e=APPROVER)
+    lab.execute(
+        "INSERT INTO os_passkeys (credential_id, public_key, algorithm, user_id) "
+        "VALUES (:c, :k, :a, :u)",
+        c=passkey.credential_id,
+        k=passkey.spki_b64url,
+        a=passkey.algorithm,
+        u=str(user),
+    )
+    run = gg("--db", lab.url, "passkeys", "--rp-id", "localhost")
+    assert run.code == 0, run.err
+    assert passkey.line(APPROVER) in run.out
+    assert "Amal (demo) <approver@oneroof.example>" in run.out
+    listed = json.loads(gg("--db", lab.url, "passkeys", "--rp-id", "localhost", "--json").out)
+    assert listed["passkeys"][0]["line"] == passkey.line(APPROVER)
+    nowhere = gg("--db", lab.url, "passkeys")
+    assert nowhere.code == 2 and "--rp-id" in nowhere.err

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import subprocess
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +19,8 @@ from govgate.signing import allowed_signers, sshagent, sshsig
 from govgate.signing.errors import SigningError
 from govgate.signing.payload import NAMESPACE as NS
 from govgate.signing.signer import AgentSigner, KeySigner, needs_passphrase
+
+from support import signing
 
 SSH_KEYGEN, SSH_AGENT, SSH_ADD = "/usr/bin/ssh-keygen", "/usr/bin/ssh-agent", "/usr/bin/ssh-add"
 PASSPHRASE = b"correct horse battery staple"
@@ -72,24 +71,8 @@ def keys(tmp_path_factory) -> dict[str, Key]:
 
 @pytest.fixture
 def agent():
-    where = tempfile.mkdtemp(prefix="gg-signer-", dir="/tmp")  # sun_path is short
-    sock = os.path.join(where, "agent.sock")
-    proc = subprocess.Popen(
-        [SSH_AGENT, "-a", sock, "-D"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=_env(),
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock):
-            assert proc.poll() is None and time.monotonic() < deadline, "ssh-agent did not start"
-            time.sleep(0.02)
+    with signing.running_agent() as sock:
         yield sock
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        shutil.rmtree(where, ignore_errors=True)
 
 
 def ssh_add(sock: str, *found: Key) -> None:

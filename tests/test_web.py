@@ -8,8 +8,10 @@ test_report.py.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from govgate.db import session as session_mod
 from govgate.db.engine import make_engine
 from govgate.render import to_jsonable
 from govgate.runbook.report import sentences
+from govgate.signing.payload import decode
 from govgate.web import app as web_app
 from govgate.web import views
 
@@ -494,3 +497,33 @@ def test_serve_is_documented_in_the_command_line_help(gg):
     result = gg("serve", "--help")
     assert result.code == 0
     assert "--host" in result.out and "127.0.0.1" in result.out and "--port" in result.out
+
+
+def test_the_approval_payload_is_what_a_passkey_signs_and_names_the_person(lab, client):
+    user = lab.scalar("SELECT id FROM directus_users WHERE email = 'approver@oneroof.example'")
+    answer = client.get(
+        "/approval-payload.json", params={"approval_id": "APR-PASSKEY-1", "approver": str(user)}
+    )
+    assert answer.status_code == 200, answer.text
+    offer = answer.json()
+    signed = decode(offer["payload"].encode())
+    assert offer["challenge"] == hashlib.sha256(offer["payload"].encode()).hexdigest()
+    assert (signed.approval_id, signed.approver) == ("APR-PASSKEY-1", "approver@oneroof.example")
+    assert signed.not_after == offer["not_after"] and signed.statement == offer["statement"]
+    assert lab.scalar("SELECT COUNT(*) FROM os_proposal_approvals") == 0  # nothing written
+
+
+def test_the_approval_payload_is_refused_for_the_agent_and_without_its_parameters(lab):
+    agent = lab.scalar("SELECT id FROM directus_users WHERE email = 'agent@oneroof.example'")
+    settings = replace(lab.settings, directus_agent_user="agent@oneroof.example")
+    with client_for(settings) as client:
+        by_agent = client.get(
+            "/approval-payload.json", params={"approval_id": "APR-X", "approver": str(agent)}
+        )
+        assert by_agent.status_code == 404 and "agent" in by_agent.json()["message"]
+        missing = client.get("/approval-payload.json", params={"approval_id": "APR-X"})
+        assert missing.status_code == 400 and "approver" in missing.json()["message"]
+        unknown = client.get(
+            "/approval-payload.json", params={"approval_id": "APR-X", "approver": "nobody@x"}
+        )
+        assert unknown.status_code == 400 and "not a Directus user" in unknown.json()["message"]

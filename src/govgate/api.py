@@ -19,11 +19,13 @@ from .db import schema as s
 from .db.engine import Mode
 from .db.session import Database, session
 from .db.state import read_state
-from .directus import identity, registration, rest
+from .directus import api_registration, identity, registration, rest
+from .directus import bundle as bundle_mod
 from .errors import GovgateError, Refused
 from .ops import demo as demo_mod
 from .ops import doctor as doctor_mod
 from .ops import init as init_mod
+from .ops import passkeys as passkeys_mod
 from .ops import rehearse as rehearse_mod
 from .ops import upgrade as upgrade_mod
 from .runbook import apply as apply_mod
@@ -67,20 +69,46 @@ def demo(
     return demo_mod.create(url, actor=actor, rows_per_table=rows_per_table)
 
 
-def init(settings: Settings, *, actor: str, roles: bool = False) -> init_mod.InitResult:
-    """Create missing governance tables (and, with ROLES, the PostgreSQL roles)."""
+def init(
+    settings: Settings, *, actor: str, roles: bool = False, sql_registration: bool = False
+) -> init_mod.InitResult:
+    """Create missing governance tables (and, with ROLES, the PostgreSQL roles).
+
+    On a Directus database they are registered through its REST API (the configured URL and
+    an admin's token), or with SQL when SQL_REGISTRATION asks for it; BadInput, before
+    anything is written, when neither is possible.
+    """
     with _session(settings, lock=True) as conn:
-        result = init_mod.create_missing(conn, actor)
+        via = init_mod.registration_way(conn, settings, sql_registration=sql_registration)
+        result = init_mod.create_missing(conn, actor, register_via=via)
         if roles:
             result = init_mod.create_roles(conn, result)
-    # after the commit: Directus reloads its schema
+        tables = api_registration.columns(conn) if via == init_mod.VIA_API else {}
+    # after the commit: Directus sees the new tables (API), or reloads its schema (SQL)
+    if via == init_mod.VIA_API:
+        result = api_registration.after_init(settings, result, tables)
     return registration.after_init(settings, result)
 
 
 def upgrade(settings: Settings, *, actor: str) -> upgrade_mod.UpgradeResult:
-    """Migrate govgate's own tables to this version in one locked transaction."""
+    """Migrate govgate's own tables to this version in one locked transaction.
+
+    On a Directus database the collections a revision adds are registered as `init` does:
+    through the REST API when its URL and an admin's token are set (after the commit), else
+    with SQL, and Directus is asked to reload its schema.
+    """
+    through_api = bool(settings.directus_url and settings.directus_token)
     with _session(settings, lock=True) as conn:
-        return upgrade_mod.upgrade(conn, actor)
+        directus = identity.is_directus(conn)
+        result = upgrade_mod.upgrade(conn, actor, register_sql=not through_api)
+        tables = api_registration.columns(conn) if directus and through_api else {}
+    if result.changed and directus and through_api:
+        api_registration.register(
+            rest.Session(settings.directus_url, settings.directus_token), tables
+        )
+    elif result.changed and directus:
+        registration.clear_schema_cache(settings.directus_url, settings.directus_token)
+    return result
 
 
 # -- read commands ---------------------------------------------------------------
@@ -221,6 +249,21 @@ def ratify(
         return approve_mod.record(conn, again, typed, interactive=interactive, sign=sign)
 
 
+def approval_payload(
+    settings: Settings, approval_id: str, approver: str
+) -> approve_mod.PayloadOffer:
+    """The payload a person signs with a passkey to approve the current proposal (reads only)."""
+    with _session(settings, Mode.READ) as conn:
+        return approve_mod.payload_offer(conn, settings, approval_id, approver)
+
+
+def passkeys(settings: Settings, rp_id: str | None = None) -> passkeys_mod.PasskeyList:
+    """The passkeys registered in the Directus app, each with its allowed_signers line."""
+    host = passkeys_mod.relying_party(settings, rp_id)
+    with _session(settings, Mode.READ) as conn:
+        return passkeys_mod.registered(conn, host)
+
+
 # -- the agent's commands ------------------------------------------------------------
 
 
@@ -309,3 +352,12 @@ def rehearse(
 ) -> rehearse_mod.RehearsalResult:
     """The whole runbook on a fresh copy of production; production is only read."""
     return rehearse_mod.rehearse(settings, plan_path, hook=hook, progress=progress)
+
+
+# -- the Directus extension -----------------------------------------------------------
+
+
+def directus_extension(folder: str) -> bundle_mod.InstallResult:
+    """Install govgate's Directus extension bundle into FOLDER (Directus's EXTENSIONS_PATH) as
+    FOLDER/govgate/, replacing a previous one whole; BadInput when FOLDER is not a folder."""
+    return bundle_mod.install(folder)

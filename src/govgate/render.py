@@ -20,7 +20,7 @@ from functools import singledispatch
 from rich.text import Span, Text
 
 from .db import anchor, audit
-from .ops import doctor, rehearse
+from .ops import doctor, passkeys, rehearse
 from .ops import init as setup
 from .ops import upgrade as upgrade_mod
 from .ops.demo import DemoResult
@@ -175,13 +175,31 @@ def _(r: DemoResult, **_) -> list[str]:
 
 
 @_lines.register
+def _(r: passkeys.PasskeyList, **_) -> list[str]:
+    if not r.passkeys:
+        return [f"no passkey is registered (relying party {r.rp_id})"]
+    lines = [
+        f"{len(r.passkeys)} passkeys registered for {r.rp_id}; after checking each with its "
+        "person, copy its line into the allowed_signers file:"
+    ]
+    for k in r.passkeys:
+        lines.append(f"  {k.person}, registered {k.registered_at or 'at an unknown time'}:")
+        lines.append(f"    {k.line}" if k.line else f"    cannot be trusted: {k.problem}")
+    return lines
+
+
+@_lines.register
 def _(r: setup.InitResult, **_) -> list[str]:
     lines = [f"schema version {r.schema_version}"]
     lines.append("created tables: " + (", ".join(r.created_tables) or "none (all present)"))
     if r.created_settings:
         lines.append("created settings: " + ", ".join(r.created_settings))
+    how = {"api": "through its REST API", "sql": "with SQL"}.get(r.registered_via)
     if r.directus_registered:
-        lines.append("registered in Directus: " + ", ".join(r.directus_registered))
+        via = f" ({how})" if how else ""
+        lines.append(f"registered in Directus{via}: " + ", ".join(r.directus_registered))
+    elif r.registered_via == "api":
+        lines.append(f"Directus: nothing left to register (checked {how})")
     if r.directus_cache:
         lines.append("Directus schema cache: " + r.directus_cache)
     if r.roles:

@@ -8,8 +8,8 @@ that uses it. Tests that do not ask for either (cache clearing against a stub; t
 demo comparisons live in tests/test_directus_schema.py) never start anything.
 
 `world` then does what an operator does once: `govgate init` as Directus's database
-role (registers the governance tables, clears Directus's schema cache), `govgate init
---roles` as the superuser, a login for the agent in the `govgate_agent` role, the
+role with an admin's token (registers the governance tables through Directus's REST API),
+`govgate init --roles` as the superuser, a login for the agent in the `govgate_agent` role, the
 One-Roof governance data (35 governed tables made with SQL and not registered, so the
 licence's 25-collection limit is never near), and through the REST API an approver
 and an agent user, API-only, each with a static token.
@@ -87,8 +87,11 @@ def world(directus_lab, tmp_path_factory) -> World:
     lab = directus_lab
     started = time.monotonic()
     operator = Settings(db_url=lab.owner_url, directus_url=lab.url, directus_token=lab.admin_token)
-    init_result = api.init(operator, actor="operator")
-    api.init(Settings(db_url=lab.superuser_url), actor="operator", roles=True)
+    init_result = api.init(operator, actor="operator")  # through Directus's REST API
+    superuser = Settings(
+        db_url=lab.superuser_url, directus_url=lab.url, directus_token=lab.admin_token
+    )
+    api.init(superuser, actor="operator", roles=True)
     password = secrets.token_hex(12)
     lab.execute(
         f"CREATE ROLE {DIRECTUS_AGENT_LOGIN} LOGIN PASSWORD '{password}' IN ROLE govgate_agent"

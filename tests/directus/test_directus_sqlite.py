@@ -29,7 +29,7 @@ def sqlite_world(directus_sqlite_lab) -> World:
         Settings(db_url=lab.owner_url, directus_url=lab.url, directus_token=lab.admin_token),
         actor="operator",
     )
-    assert result.directus_cache.startswith("cleared"), result.directus_cache
+    assert result.registered_via == "api" and result.directus_registered, result
     seed_governance(lab.owner_url)
     users, tokens, policies = create_directus_users(lab)
     folder = Path(tempfile.mkdtemp(prefix="plans-", dir=lab.dir))

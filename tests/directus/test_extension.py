@@ -2,17 +2,18 @@
 
 The module starts its own lab: `scripts/directus-lab start --db pg` (PostgreSQL and a bootstrapped
 Directus), then restarts that Directus with the lab's exact environment (read from
-/proc/<pid>/environ) plus what the bundle needs: EXTENSIONS_PATH at a folder holding only the
-built bundle (package.json + dist/), EXTENSIONS_MUST_LOAD=true (Directus exits if the bundle does
-not load), GOVGATE_AGENT_USER (one agent by e-mail, one by id) and GOVGATE_SERVE_URL on a free
-loopback port where `govgate serve` runs only when a test starts it.
+/proc/<pid>/environ) plus what the bundle needs: EXTENSIONS_PATH at a folder where
+`govgate directus extension DIR` installed the bundle govgate ships (src/govgate/directus/bundle),
+EXTENSIONS_MUST_LOAD=true (Directus exits if the bundle does not load), GOVGATE_AGENT_USER (one
+agent by e-mail, one by id) and GOVGATE_SERVE_URL on a free loopback port where `govgate serve`
+runs only when a test starts it.
 
-The governance collections are made with plain SQL as Directus's database role and registered
-through the REST API (`PATCH /collections/<t> {meta}`, `approved_by`/`approved_at` as
-`user-created`/`date-created`, then `POST /utils/cache/clear?system`). Users are API-only (no seat).
+The collections are what `govgate init` makes, run as Directus's database role with the lab's
+Directus URL and admin token (it registers them in Directus itself). Users are API-only (no seat).
 
-The bundle is built with extensions/directus/build.sh when dist/ is missing or older than its
-sources (npm ci under the lab's Node 22; the npm registry is needed once).
+The shipped bundle must be a build of the sources as they are: one test rebuilds them with
+extensions/directus/build.sh --no-ship (npm ci under the lab's Node 22 when node_modules/ is stale;
+the npm registry is needed once) and compares.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import hashlib
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -30,18 +30,34 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from .dlab import ROOT, TIMINGS, DirectusLab, ok, running_lab
+from govgate import api
+from govgate.config import Settings
+from govgate.ops.demo import plan_text as demo_plan_text
+from govgate.signing.webauthn import passkey_line
+
+from .dlab import (
+    DIRECTUS_AGENT_LOGIN,
+    ROOT,
+    TIMINGS,
+    DirectusLab,
+    ok,
+    running_lab,
+    seed_governance,
+)
 from support.serve import govgate_serve as serve_process
 
 EXT_DIR = ROOT / "extensions" / "directus"
 BUILD_SCRIPT = EXT_DIR / "build.sh"
+SHIPPED = ROOT / "src" / "govgate" / "directus" / "bundle"
+SHIPPED_FILES = ("package.json", "dist/app.js", "dist/api.js")
 BUNDLE_NAME = "govgate-directus"
 ENTRIES = {
     "govgate": "endpoint",
@@ -60,41 +76,12 @@ RIGHTS = [
     for a in ("create", "read")
 ]
 
-# What `govgate init` will create for the bundle, as plain PostgreSQL (owned by Directus's role).
-DDL = [
-    "CREATE TABLE os_proposal_approvals (id varchar(100) PRIMARY KEY, "
-    "proposal_id varchar(100) NOT NULL, proposal_sha256 varchar(64) NOT NULL, approved_by uuid, "
-    "approved_at timestamptz, statement text)",
-    "CREATE TABLE os_approval_signatures (id serial PRIMARY KEY, "
-    "approval_id varchar(100) NOT NULL, kind varchar(20) NOT NULL, payload text NOT NULL, "
-    "signature text NOT NULL, created_by uuid, created_at timestamptz)",
-    "CREATE TABLE os_passkeys (id serial PRIMARY KEY, credential_id varchar(1400) NOT NULL UNIQUE, "
-    "public_key text NOT NULL, algorithm integer NOT NULL, user_id uuid NOT NULL, "
-    "created_at timestamptz NOT NULL)",
-]
-SPECIALS = {
-    ("os_proposal_approvals", "approved_by"): "user-created",
-    ("os_proposal_approvals", "approved_at"): "date-created",
-    ("os_approval_signatures", "created_by"): "user-created",
-    ("os_approval_signatures", "created_at"): "date-created",
-}
-
-
 # -- the bundle -----------------------------------------------------------------------------------
 
 
-def built_bundle() -> Path:
-    """extensions/directus/dist, (re)built by build.sh when missing or older than the sources."""
-    dist = EXT_DIR / "dist"
-    sources = [
-        EXT_DIR / "package.json",
-        EXT_DIR / "package-lock.json",
-        *(p for p in (EXT_DIR / "src").rglob("*") if p.is_file()),
-    ]
-    newest = max(p.stat().st_mtime for p in sources)
-    outputs = [dist / "app.js", dist / "api.js"]
-    if all(p.is_file() and p.stat().st_mtime >= newest for p in outputs):
-        return dist
+def fresh_build() -> Path:
+    """extensions/directus/dist built now from the sources (build.sh --no-ship: the shipped copy
+    in src/govgate/directus/bundle is left as it is); npm ci first when node_modules/ is stale."""
     installed = EXT_DIR / "node_modules" / ".package-lock.json"
     fresh = (
         installed.is_file()
@@ -102,7 +89,7 @@ def built_bundle() -> Path:
     )
     started = time.monotonic()
     done = subprocess.run(
-        [str(BUILD_SCRIPT), *(["--no-ci"] if fresh else [])],
+        [str(BUILD_SCRIPT), "--no-ship", *(["--no-ci"] if fresh else [])],
         cwd=EXT_DIR,
         capture_output=True,
         text=True,
@@ -117,7 +104,24 @@ def built_bundle() -> Path:
             pytrace=False,
         )
     TIMINGS["bundle build"] = time.monotonic() - started
-    return dist
+    return EXT_DIR / "dist"
+
+
+def install_bundle(folder: Path) -> dict:
+    """`govgate directus extension FOLDER --json`, the real command; its JSON answer."""
+    done = subprocess.run(
+        [sys.executable, "-m", "govgate.cli", "directus", "extension", str(folder), "--json"],
+        env={**os.environ, "GOVGATE_CONFIG": os.devnull},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, (
+        f"govgate directus extension: exit {done.returncode}\n{done.stderr}"
+    )
+    return json.loads(done.stdout)
 
 
 def free_port() -> int:
@@ -176,24 +180,9 @@ def error_code(response: httpx.Response) -> str | None:
 
 
 def set_up_collections(lab: DirectusLab) -> None:
-    for statement in DDL:
-        lab.execute(statement, url=lab.owner_url)
-    with lab.client() as http:
-        for table in ("os_proposal_approvals", "os_approval_signatures", "os_passkeys"):
-            ok(
-                http.patch(
-                    f"/collections/{table}",
-                    json={"meta": {"icon": "verified", "note": "govgate test"}},
-                )
-            )
-        for (table, field), special in SPECIALS.items():
-            ok(
-                http.patch(
-                    f"/fields/{table}/{field}",
-                    json={"meta": {"special": [special], "readonly": True}},
-                )
-            )
-        ok(http.post("/utils/cache/clear", params={"system": ""}))
+    """`govgate init` as Directus's database role, with the lab's Directus URL and admin token."""
+    operator = Settings(db_url=lab.owner_url, directus_url=lab.url, directus_token=lab.admin_token)
+    api.init(operator, actor="operator")
 
 
 def create_users(lab: DirectusLab) -> tuple[dict[str, str], dict[str, str]]:
@@ -243,10 +232,9 @@ def create_users(lab: DirectusLab) -> tuple[dict[str, str], dict[str, str]]:
 
 
 @contextmanager
-def directus_with_bundle(
-    lab: DirectusLab, dist: Path, extra_env: dict[str, str], tmp: Path
-) -> Iterator[Path]:
-    """Restart the lab's Directus with its own environment plus the bundle; yields its log path."""
+def directus_with_bundle(lab: DirectusLab, extra_env: dict[str, str], tmp: Path) -> Iterator[Path]:
+    """Restart the lab's Directus with its own environment plus the bundle that
+    `govgate directus extension` installs; yields its log path."""
     pid = int((lab.dir / "directus.pid").read_text().strip())
     environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     env = dict(item.decode().split("=", 1) for item in environ if b"=" in item)
@@ -256,9 +244,9 @@ def directus_with_bundle(
     assert argv[-1] == "start" and env["HOST"] == "127.0.0.1", (argv, env.get("HOST"))
 
     extensions = tmp / "extensions"
-    (extensions / "govgate").mkdir(parents=True)
-    shutil.copy2(EXT_DIR / "package.json", extensions / "govgate" / "package.json")
-    shutil.copytree(dist, extensions / "govgate" / "dist")
+    extensions.mkdir()
+    installed = install_bundle(extensions)
+    assert installed["path"] == str(extensions / "govgate") and installed["replaced"] is False
 
     os.kill(pid, 15)
     deadline = time.monotonic() + 20
@@ -319,7 +307,6 @@ def ext(tmp_path_factory) -> Iterator[ExtLab]:
         pytest.skip(
             "the Directus lab starts PostgreSQL as the postgres OS user: run the suite as root"
         )
-    dist = built_bundle()
     tmp = tmp_path_factory.mktemp("directus-bundle")
     with running_lab("pg") as lab:
         set_up_collections(lab)
@@ -329,7 +316,7 @@ def ext(tmp_path_factory) -> Iterator[ExtLab]:
             "GOVGATE_AGENT_USER": f"{AGENT}, {users[AGENT_BY_ID]}",
             "GOVGATE_SERVE_URL": f"http://127.0.0.1:{serve_port}",
         }
-        with directus_with_bundle(lab, dist, extra, tmp) as log:
+        with directus_with_bundle(lab, extra, tmp) as log:
             yield ExtLab(lab, lab.url, serve_port, users, tokens, log, tmp)
 
 
@@ -395,7 +382,210 @@ def an_assertion() -> dict:
     }
 
 
+def propose_one_roof(lab: DirectusLab, folder: Path):
+    """One-Roof's governance data in the lab, and its plan frozen by an engineer (BLOCKED, 210)."""
+    seed_governance(lab.owner_url)
+    plan = folder / "one-roof.yaml"
+    plan.write_text(demo_plan_text(), encoding="utf-8")
+    settings = Settings(db_url=lab.owner_url, directus_url=lab.url)
+    return api.propose(settings, str(plan), actor="engineer").proposal
+
+
+def agent_login(lab: DirectusLab) -> str:
+    """`govgate init --roles` as the superuser, and a login in govgate_agent (as in `world`)."""
+    api.init(
+        Settings(db_url=lab.superuser_url, directus_url=lab.url, directus_token=lab.admin_token),
+        actor="operator",
+        roles=True,
+    )
+    password = secrets.token_hex(12)
+    lab.execute(
+        f"CREATE ROLE {DIRECTUS_AGENT_LOGIN} LOGIN PASSWORD '{password}' IN ROLE govgate_agent"
+    )
+    return (
+        f"postgresql+psycopg://{DIRECTUS_AGENT_LOGIN}:{password}@127.0.0.1:{lab.env['PG_PORT']}/"
+        f"{lab.env['PG_DATABASE']}"
+    )
+
+
+def gate_settings(lab: DirectusLab, agent: str, signers: Path | None = None, **more) -> Settings:
+    """The operator's view of the lab: its database, Directus, the agent's user, the trust root."""
+    return Settings(
+        db_url=lab.owner_url,
+        directus_url=lab.url,
+        directus_agent_user=agent,
+        allowed_signers=None if signers is None else str(signers),
+        **more,
+    )
+
+
+def trust_passkeys(lab: DirectusLab, user_id: str, principal: str, path: Path, rp_id: str) -> Path:
+    """The operator's step: every passkey USER_ID registered (os_passkeys), as allowed_signers
+    lines for PRINCIPAL (what `passkey_line` writes), in the file PATH."""
+    rows = lab.rows(
+        "SELECT credential_id, public_key, algorithm FROM os_passkeys WHERE user_id::text = :u "
+        "ORDER BY id",
+        u=user_id,
+    )
+    assert rows, f"no passkey registered for {principal}"
+    lines = [passkey_line(principal, key, alg, rp_id, cid) for cid, key, alg in rows]
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+@contextmanager
+def lab_serve(ext: ExtLab, folder: Path, settings: Settings) -> Iterator[str]:
+    """The real `govgate serve` over the lab's own database, on the port the bundle asks, with
+    SETTINGS' agent (its database login and Directus user) and trust root; yields its URL.
+
+    (support.serve's helper passes only --db, which leaves the agent's login out.)
+    """
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GOVGATE_")},
+        "GOVGATE_CONFIG": os.devnull,
+        "GOVGATE_DIRECTUS_URL": settings.directus_url or "",
+        "GOVGATE_DIRECTUS_AGENT_USER": settings.directus_agent_user or "",
+        "GOVGATE_ALLOWED_SIGNERS": settings.allowed_signers or "",
+    }
+    env = {k: v for k, v in env.items() if v}
+    command = [sys.executable, "-m", "govgate.cli", "--db", settings.db_url]
+    if settings.agent_db_url:
+        command += ["--agent-db", settings.agent_db_url]
+    command += ["serve", "--host", "127.0.0.1", "--port", str(ext.serve_port)]
+    base = f"http://127.0.0.1:{ext.serve_port}"
+    with (folder / "serve.log").open("w+") as log:
+        proc = subprocess.Popen(
+            command,
+            cwd=folder,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{base}/status.json", timeout=2, trust_env=False).is_success:
+                        break
+                except httpx.TransportError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"govgate serve did not start ({proc.poll()}):\n{log.read()}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def redated(payload: str, **delta) -> str:
+    """PAYLOAD with its approved_at and not_after moved by DELTA (timedelta's arguments)."""
+    predicate = json.loads(payload)["predicate"]
+    for name in ("approved_at", "not_after"):
+        stamp = datetime.fromisoformat(predicate[name].replace("Z", "+00:00"))
+        moved = (stamp + timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        payload = payload.replace(f'"{name}":"{predicate[name]}"', f'"{name}":"{moved}"')
+    return payload
+
+
+def signed_assertion(private_key, credential_id: str, payload: str, origin: str) -> dict:
+    """What a browser's navigator.credentials.get returns for PAYLOAD's challenge (UP + UV)."""
+    rp_id = origin.split("://", 1)[1].split(":", 1)[0]
+    client_data = json.dumps(
+        {
+            "type": "webauthn.get",
+            "challenge": b64url(hashlib.sha256(payload.encode()).digest()),
+            "origin": origin,
+            "crossOrigin": False,
+        }
+    ).encode()
+    auth_data = hashlib.sha256(rp_id.encode()).digest() + b"\x05" + (7).to_bytes(4, "big")
+    signature = private_key.sign(
+        auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256())
+    )
+    return {
+        "id": credential_id,
+        "type": "public-key",
+        "response": {
+            "authenticatorData": b64url(auth_data),
+            "clientDataJSON": b64url(client_data),
+            "signature": b64url(signature),
+        },
+    }
+
+
 # -- loading --------------------------------------------------------------------------------------
+
+
+def test_the_shipped_bundle_is_a_build_of_the_sources_as_they_are():
+    """src/govgate/directus/bundle (what `govgate directus extension` installs) must be what
+    extensions/directus/build.sh makes of the sources now: change them, rebuild and commit both."""
+    if os.environ.get("GOVGATE_SKIP_DIRECTUS") and not os.environ.get("CI"):
+        pytest.skip("GOVGATE_SKIP_DIRECTUS is set")
+    dist = fresh_build()
+    built = {
+        "package.json": (EXT_DIR / "package.json").read_bytes(),
+        "dist/app.js": (dist / "app.js").read_bytes(),
+        "dist/api.js": (dist / "api.js").read_bytes(),
+    }
+    stale = [name for name in SHIPPED_FILES if (SHIPPED / name).read_bytes() != built[name]]
+    assert stale == [], (
+        f"src/govgate/directus/bundle/{{{', '.join(stale)}}} differ from a fresh build of "
+        "extensions/directus: run extensions/directus/build.sh and commit what it ships"
+    )
+
+
+def test_govgate_directus_extension_replaces_its_bundle_and_refuses_other_folders(tmp_path):
+    first = install_bundle(tmp_path)
+    (tmp_path / "govgate" / "dist" / "stale.js").write_text("old")
+    again = install_bundle(tmp_path)
+    assert (first["replaced"], again["replaced"]) == (False, True)
+    assert first["host"] == again["host"] == "^12.4.0" and first["name"] == BUNDLE_NAME
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["govgate"]  # no leftovers beside it
+    for name in SHIPPED_FILES:
+        assert (tmp_path / "govgate" / name).read_bytes() == (SHIPPED / name).read_bytes()
+    assert not (tmp_path / "govgate" / "dist" / "stale.js").exists()
+
+    foreign = tmp_path / "foreign"
+    (foreign / "govgate").mkdir(parents=True)
+    (foreign / "govgate" / "package.json").write_text('{"name": "someone-else"}')
+    for folder in (tmp_path / "missing", tmp_path / "govgate" / "package.json", foreign):
+        done = subprocess.run(
+            [sys.executable, "-m", "govgate.cli", "directus", "extension", str(folder)],
+            env={**os.environ, "GOVGATE_CONFIG": os.devnull},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2 and "nothing was written" in done.stderr, done.stderr
+    assert (foreign / "govgate" / "package.json").read_text() == '{"name": "someone-else"}'
+
+
+def test_govgate_init_made_the_collections_the_bundle_uses(ext):
+    fields = ext.lab.rows(
+        "SELECT collection, field, special FROM directus_fields WHERE collection IN "
+        "('os_proposal_approvals', 'os_approval_signatures', 'os_passkeys') AND special IS NOT NULL"
+    )
+    assert {(c, f): sp for c, f, sp in fields} == {
+        ("os_proposal_approvals", "approved_by"): "user-created",
+        ("os_proposal_approvals", "approved_at"): "date-created",
+        ("os_approval_signatures", "created_by"): "user-created",
+        ("os_approval_signatures", "created_at"): "date-created",
+        ("os_passkeys", "user_id"): "user-created",
+        ("os_passkeys", "created_at"): "date-created",
+    }
+    with ext.client() as http:
+        for table in ("os_proposal_approvals", "os_approval_signatures", "os_passkeys"):
+            ok(http.get(f"/collections/{table}"))
+        names = {f["field"] for f in ok(http.get("/fields/os_proposal_approvals"))}
+    assert "not_after" in names
 
 
 def test_directus_lists_the_bundle_and_its_four_entries_enabled(ext):
@@ -476,9 +666,10 @@ def test_the_endpoint_relays_what_the_real_govgate_serve_says(ext):
     assert gap["total"] == 210
     assert audit["chain"]["ok"] is True and len(audit["events"]) == 1
     assert report.status_code == 404 and "no rollout" in report.json()["message"]
-    # This govgate serve has no /approval-payload.json yet: the endpoint says so (503).
-    assert payload.status_code == 503 and error_code(payload) == "GOVGATE_SERVE_UNAVAILABLE"
-    assert "approval-payload.json" in payload.json()["errors"][0]["message"]
+    # This demo has no Directus user of the lab: govgate serve refuses the payload, and the
+    # endpoint says so with its reason (409).
+    assert payload.status_code == 409 and error_code(payload) == "GOVGATE_PAYLOAD_REFUSED"
+    assert ext.users[APPROVER] in payload.json()["errors"][0]["message"]
 
 
 # -- the hook: approvals --------------------------------------------------------------------------
@@ -699,3 +890,76 @@ def test_a_passkey_cannot_be_registered_for_someone_else_through_the_rest_api(ex
         ext.lab.rows("SELECT 1 FROM os_passkeys WHERE credential_id = :c", c=body["credential_id"])
         == []
     )
+
+
+def test_a_passkey_approval_states_what_was_signed_and_the_gate_counts_it_once_trusted(ext):
+    """The endpoint's whole path with a software passkey: the row carries the statement and the
+    not_after govgate put in the payload, and the gate counts it once the operator trusts the key
+    (and not before)."""
+    folder = ext.tmp / "passkey-approval"
+    folder.mkdir()
+    proposal = propose_one_roof(ext.lab, folder)
+    agent = {"agent_db_url": agent_login(ext.lab)}  # else the gate refuses: the agent could forge
+    key = ec.generate_private_key(ec.SECP256R1())
+    body = passkey_body(key, -7)
+    with ext.client(APPROVER) as http:
+        ok(http.post("/govgate/passkeys", json=body))
+    signers = trust_passkeys(
+        ext.lab, ext.users[APPROVER], APPROVER, folder / "allowed_signers", "localhost"
+    )
+    origin = f"http://localhost:{ext.lab.env['DIRECTUS_PORT']}"
+    with lab_serve(ext, folder, gate_settings(ext.lab, AGENT, signers, **agent)):
+        with ext.client(APPROVER) as http:
+            offer = http.get("/govgate/payload", params={"approval_id": proposal.approval_id})
+            assert offer.status_code == 200, offer.text
+            offer = offer.json()
+
+            def approve(payload: str) -> httpx.Response:
+                assertion = signed_assertion(key, body["credential_id"], payload, origin)
+                return http.post(
+                    "/govgate/approve",
+                    json={
+                        "approval_id": proposal.approval_id,
+                        "typed_id": proposal.approval_id,
+                        "assertion": assertion,
+                        "payload": payload,
+                    },
+                )
+
+            # What the person signed must be what govgate makes for this approval, but for its
+            # time, and made a moment ago: else nothing is created.
+            forged = approve(offer["payload"].replace('"I ratify ', '"I do not ratify '))
+            stale = approve(redated(offer["payload"], minutes=-6))
+            time.sleep(1.1)  # govgate serve now dates a payload later than the one signed
+            done = approve(offer["payload"])
+    for refused in (forged, stale):
+        assert refused.status_code == 409, refused.text
+        assert error_code(refused) == "GOVGATE_PAYLOAD_REFUSED"
+    assert "minutes ago" in stale.json()["errors"][0]["message"]
+    assert done.status_code == 200, done.text
+    predicate = json.loads(offer["payload"])["predicate"]
+    assert (
+        offer["not_after"] == predicate["not_after"]
+        and offer["statement"] == predicate["statement"]
+    )
+    rows = ext.lab.rows(
+        "SELECT statement, to_char(not_after AT TIME ZONE 'UTC', "
+        '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\'), approved_by::text '
+        "FROM os_proposal_approvals WHERE id = :id",
+        id=proposal.approval_id,
+    )
+    assert rows == [(predicate["statement"], predicate["not_after"], ext.users[APPROVER])]
+    signature = ext.lab.rows(
+        "SELECT kind, payload, created_by::text FROM os_approval_signatures "
+        "WHERE approval_id = :id",
+        id=proposal.approval_id,
+    )
+    assert signature == [("webauthn", offer["payload"], ext.users[APPROVER])]
+
+    (folder / "nobody").write_text("")
+    untrusted = api.status(gate_settings(ext.lab, AGENT, folder / "nobody", **agent))
+    assert untrusted.status.value == "BLOCKED"
+    assert any("(passkey) line lists" in str(r) for r in untrusted.reasons), untrusted.reasons
+    verdict = api.status(gate_settings(ext.lab, AGENT, signers, **agent))
+    assert verdict.status.value == "READY", [str(r) for r in verdict.reasons]
+    assert verdict.approval_id == proposal.approval_id

@@ -122,7 +122,7 @@ def build_pg_template(cluster: PgCluster, name: str) -> str:
     cluster.create_database(name)
     settings = Settings(db_url=cluster.url(name))
     api.demo(settings, actor="test-builder")
-    api.init(settings, actor="test-builder", roles=True)
+    api.init(settings, actor="test-builder", roles=True, sql_registration=True)
     cluster.admin_execute(f"CREATE ROLE {AGENT_LOGIN} LOGIN IN ROLE govgate_agent")
     cluster.admin_execute(f"CREATE ROLE {APPROVER_LOGIN} LOGIN IN ROLE govgate_approver")
     return name

@@ -8,8 +8,14 @@ govgate.toml does. `signer(EMAIL)` is what `govgate ratify --sign-key` hands the
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
+import socket
+import subprocess
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -72,3 +78,43 @@ def allowed_signers() -> str:
 
 def signer(principal: str = APPROVER) -> KeySigner:
     return KeySigner(str(key_path(principal)))
+
+
+SSH_AGENT, SSH_ADD = "/usr/bin/ssh-agent", "/usr/bin/ssh-add"
+
+
+@contextmanager
+def running_agent(*keys: Path) -> Iterator[str]:
+    """A real ssh-agent holding KEYS (loaded with ssh-add); yields its socket's path."""
+    where = tempfile.mkdtemp(prefix="gg-agent-", dir="/tmp")  # sun_path is short
+    sock = os.path.join(where, "agent.sock")
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    proc = subprocess.Popen(
+        [SSH_AGENT, "-a", sock, "-D"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not _accepts(sock):  # the socket file exists before the agent listens on it
+            assert proc.poll() is None and time.monotonic() < deadline, "ssh-agent did not start"
+            time.sleep(0.02)
+        for key in keys:
+            subprocess.run(
+                [SSH_ADD, "-q", str(key)],
+                check=True,
+                capture_output=True,
+                env={**env, "SSH_AUTH_SOCK": sock},
+            )
+        yield sock
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def _accepts(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True

@@ -1,4 +1,4 @@
-"""The commands around the runbook: audit, doctor, rehearse, serve, agent."""
+"""The commands around the runbook: audit, doctor, rehearse, serve, agent, directus."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 import click
 
 from .. import api
+from ..text import escape
 from .group import cli
 from .output import emit, json_option, out, progress_bar
 
@@ -97,6 +98,29 @@ def serve(settings, host, port):
         access_log=False,
         server_header=False,
     )
+
+
+@cli.group()
+def directus():
+    """govgate inside the Directus app (`directus extension DIR` installs its extension)."""
+
+
+@directus.command("extension")
+@click.argument("folder", metavar="DIR")
+@json_option
+@click.pass_obj
+def directus_extension(settings, folder, as_json):
+    """Install govgate's Directus extension bundle into DIR, Directus's EXTENSIONS_PATH.
+
+    Writes DIR/govgate/ (package.json, dist/), replacing a previous govgate bundle there whole.
+    Restart Directus to load it. Exit 2 when DIR is not an existing folder.
+    """
+    result = api.directus_extension(folder)
+    if as_json:
+        emit(result, as_json)
+        return
+    for line in result.lines():
+        out.print(escape(line), markup=False, emoji=False)
 
 
 @cli.command()

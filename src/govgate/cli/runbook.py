@@ -34,10 +34,20 @@ def demo(settings, path, rows):
     is_flag=True,
     help="Also create the PostgreSQL roles govgate_agent and govgate_approver.",
 )
+@click.option(
+    "--sql-registration",
+    is_flag=True,
+    help="On a Directus database: register the tables by writing Directus's rows with SQL, "
+    "not through its REST API (then restart Directus).",
+)
 @click.pass_obj
-def init(settings, roles):
-    """Create the governance tables that are missing (and roles); never alters existing rows."""
-    emit(api.init(settings, actor=operator(), roles=roles))
+def init(settings, roles, sql_registration):
+    """Create the governance tables that are missing (and roles); never alters existing rows.
+
+    On a Directus database, registers them through Directus's REST API (GOVGATE_DIRECTUS_URL and
+    an admin's GOVGATE_DIRECTUS_TOKEN), or with --sql-registration.
+    """
+    emit(api.init(settings, actor=operator(), roles=roles, sql_registration=sql_registration))
 
 
 @cli.command()
@@ -260,3 +270,20 @@ def report(settings, fmt, rollout_id, as_json):
         click.echo(html_safe(render_report_page(result.data)))
     else:
         emit(result, as_json or fmt == "json")
+
+
+@cli.command()
+@click.option(
+    "--rp-id",
+    metavar="HOST",
+    help="The host people open the Directus app at (default: the host of [directus] url).",
+)
+@json_option
+@click.pass_obj
+def passkeys(settings, rp_id, as_json):
+    """List the passkeys registered in the Directus app, each with its allowed_signers line.
+
+    A passkey counts only once an operator, having checked it is the person's, copies its
+    line into the allowed_signers file ([approvals] allowed_signers).
+    """
+    emit(api.passkeys(settings, rp_id), as_json)

@@ -141,6 +141,20 @@ approval_signatures = sa.Table(
     sa.Column("created_at", Timestamp()),
 )
 
+# Revision v3: passkeys people register in the Directus app (WebAuthn public keys). A passkey
+# here proves nothing: it counts once an operator copies it into the trust root, a file
+# outside the database (`[approvals] allowed_signers`).
+passkeys = sa.Table(
+    "os_passkeys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("credential_id", sa.String(1400), nullable=False, unique=True),
+    sa.Column("public_key", sa.Text, nullable=False),  # SubjectPublicKeyInfo, DER, base64url
+    sa.Column("algorithm", sa.Integer, nullable=False),  # COSE: -7 ES256, -8 EdDSA, -257 RS256
+    sa.Column("user_id", UserRef(), nullable=False),
+    sa.Column("created_at", Timestamp()),
+)
+
 settings = sa.Table(
     "os_settings",
     metadata,
@@ -169,7 +183,7 @@ OWN_TABLES = ("os_proposals", "os_rollouts", "os_audit", "os_settings", "os_outb
 ALL_TABLES = GOVERNANCE_TABLES + OWN_TABLES
 # Tables of a later schema revision: `govgate upgrade` creates them on an older database.
 CUSTODY_TABLES = ("os_approval_uses",)  # v2
-SIGNATURE_TABLES = ("os_approval_signatures",)  # v3
+SIGNATURE_TABLES = ("os_approval_signatures", "os_passkeys")  # v3
 LATER_TABLES = CUSTODY_TABLES + SIGNATURE_TABLES
 # Columns of a later schema revision: a database without them wants `govgate upgrade`.
 LATER_COLUMNS = {("os_proposal_approvals", "not_after")}  # v3

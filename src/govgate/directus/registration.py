@@ -1,4 +1,8 @@
-"""Make the governance tables Directus collections, and tell Directus to look again.
+"""Make the governance tables Directus collections with SQL, and tell Directus to look again.
+
+With a Directus URL and an admin's token, `govgate init` registers them through Directus's
+REST API instead (`api_registration`, from COLLECTIONS and `field_rows` here); the SQL below is
+the fallback of `govgate init --sql-registration` (and of the demo, which has no server).
 
 `govgate init` creates the governance tables with SQL. Directus lists such a table at
 once but treats it as a bare table until it has a `directus_collections` row; its
@@ -20,7 +24,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -31,172 +35,15 @@ from ..db import schema as s
 from ..db.engine import quote
 from . import identity
 from . import tables as dx
+from .collections import COLLECTIONS, REGISTERED, CollectionMeta, field_rows  # noqa: F401
 
 CACHE_CLEAR_PATH = "/utils/cache/clear?system"
 TIMEOUT_S = 5.0
 
 
-@dataclass(frozen=True)
-class CollectionMeta:
-    table: str
-    icon: str
-    note: str
-    readonly: bool = False  # every field read-only in the app (govgate's own journals)
-    directus_writes: bool = True  # PostgreSQL: Directus's role may write it (else SELECT only)
-    display_template: str | None = None
-
-
-# What shows in the Directus app, in this order. os_settings and os_outbox stay unregistered:
-# they are govgate's internals, and every registered collection counts against the licence.
-COLLECTIONS = (
-    CollectionMeta(
-        "os_proposal_approvals",
-        "verified",
-        "Human ratifications of govgate proposals: one new item per proposal, carrying the "
-        "proposal's exact hash. Directus records who approved and when; never edit one.",
-        display_template="{{id}} · {{proposal_id}}",
-    ),
-    CollectionMeta(
-        "os_approval_signatures",
-        "draw",
-        "The signed payload of an approval and its signature (SSH key or passkey); never edit one.",
-        display_template="{{approval_id}} · {{kind}}",
-    ),
-    CollectionMeta(
-        "os_proposals",
-        "description",
-        "Proposals frozen by `govgate propose` (written by govgate only).",
-        readonly=True,
-        directus_writes=False,
-        display_template="{{id}} · {{title}}",
-    ),
-    CollectionMeta(
-        "os_accountability",
-        "assignment_ind",
-        "Which authority is accountable for which duty of which governed collection.",
-        display_template="{{collection}} · {{duty}} → {{authority}}",
-    ),
-    CollectionMeta(
-        "os_authorities",
-        "account_balance",
-        "Bodies that can be accountable.",
-        display_template="{{code}} · {{name}}",
-    ),
-    CollectionMeta(
-        "os_governed_collections",
-        "inventory_2",
-        "The tables under governance.",
-        display_template="{{collection}}",
-    ),
-    CollectionMeta(
-        "os_duties", "rule", "Accountability duties.", display_template="{{code}} · {{title}}"
-    ),
-    CollectionMeta(
-        "os_rollouts",
-        "rocket_launch",
-        "Rollouts journaled by govgate (written by govgate only; `govgate rollback` undoes one).",
-        readonly=True,
-        directus_writes=False,
-        display_template="{{id}} · {{status}}",
-    ),
-    CollectionMeta(
-        "os_audit",
-        "history",
-        "govgate's hash-chained audit trail (written by govgate only: any edit breaks "
-        "`govgate audit verify`).",
-        readonly=True,
-        directus_writes=False,
-        display_template="{{seq}} · {{kind}} · {{actor}}",
-    ),
-)
-REGISTERED = tuple(c.table for c in COLLECTIONS)
-
-_APPROVAL_FIELDS = {
-    "id": {
-        "interface": "input",
-        "required": True,
-        "note": "The approval id, e.g. the plan's `approval:` (APR-…). Single use.",
-    },
-    "proposal_id": {
-        "interface": "input",
-        "required": True,
-        "note": "The proposal you approve (PROP-…).",
-    },
-    "proposal_sha256": {
-        "interface": "input",
-        "required": True,
-        "note": "The proposal hash printed by `govgate propose` and `govgate status --json`.",
-    },
-    "approved_by": {
-        "special": "user-created",
-        "interface": "select-dropdown-m2o",
-        "display": "user",
-        "options": {"template": "{{first_name}} {{last_name}} ({{email}})"},
-        "readonly": True,
-        "width": "half",
-        "note": "Filled by Directus: who created this item.",
-    },
-    "approved_at": {
-        "special": "date-created",
-        "interface": "datetime",
-        "display": "datetime",
-        "display_options": {"relative": True},
-        "readonly": True,
-        "width": "half",
-        "note": "Filled by Directus: when this item was created.",
-    },
-    "statement": {"interface": "input-multiline", "note": "What you state by approving."},
-    "not_after": {
-        "interface": "datetime",
-        "width": "half",
-        "note": "The approval starts no rollout after this (empty: approved_at plus 14 days).",
-    },
-}
-
-
-def _interface(column: sa.Column) -> dict:
-    """The app interface for a plain column, by its type (what Directus would pick itself)."""
-    t = column.type
-    if isinstance(t, sa.Boolean):
-        return {"interface": "boolean", "special": "cast-boolean"}
-    if isinstance(t, sa.DateTime):
-        return {"interface": "datetime"}
-    if isinstance(t, sa.Integer):
-        return {"interface": "input"}
-    if isinstance(t, sa.Text) or (isinstance(t, sa.String) and t.length is None):
-        return {"interface": "input-multiline"}
-    return {"interface": "input"}
-
-
-def field_rows(meta: CollectionMeta) -> list[dict]:
-    """The directus_fields rows for one governance table, column by column."""
-    table = s.metadata.tables[meta.table]
-    rows = []
-    for sort, column in enumerate(table.columns, start=1):
-        spec = dict(_APPROVAL_FIELDS.get(column.name, {})) if meta.table == s.approvals.name else {}
-        if "interface" not in spec:
-            spec.update(_interface(column))
-        rows.append(
-            {
-                "collection": meta.table,
-                "field": column.name,
-                "special": spec.get("special"),
-                "interface": spec["interface"],
-                "options": spec.get("options"),
-                "display": spec.get("display"),
-                "display_options": spec.get("display_options"),
-                "readonly": bool(meta.readonly or spec.get("readonly", False)),
-                "hidden": False,
-                "sort": sort,
-                "width": spec.get("width", "full"),
-                "note": spec.get("note"),
-                "required": bool(spec.get("required", False)),
-            }
-        )
-    return rows
-
-
-def register(conn: Connection, created: list[str] | tuple[str, ...] = ()) -> tuple[str, ...]:
+def register(
+    conn: Connection, created: list[str] | tuple[str, ...] = (), *, rows: bool = True
+) -> tuple[str, ...]:
     """Register the governance tables in Directus; returns the collections that got new rows.
 
     Does nothing (returns ()) on a database without Directus. Inserts only what is
@@ -206,6 +53,7 @@ def register(conn: Connection, created: list[str] | tuple[str, ...] = ()) -> tup
     this init has just made: on a PostgreSQL Directus, `approved_by` of a freshly made
     os_proposal_approvals becomes `uuid` (Directus's type for user ids), and when
     govgate runs as another role than Directus's, Directus's role gets access to them.
+    ROWS false: only that (what Directus needs before it registers them through its API).
     """
     present = set(sa.inspect(conn).get_table_names())
     if not (identity.is_directus(conn) and {"directus_fields", "directus_collections"} <= present):
@@ -213,6 +61,8 @@ def register(conn: Connection, created: list[str] | tuple[str, ...] = ()) -> tup
     if conn.dialect.name == "postgresql":
         _postgres_types(conn, created, present)
         _grant_to_directus(conn, created)
+    if not rows:
+        return ()
     touched: list[str] = []
     have_collections = {c for (c,) in conn.execute(sa.select(dx.collections.c.collection))}
     have_fields = set(
@@ -375,9 +225,10 @@ def _error_text(exc: urllib.error.HTTPError) -> str:
 def after_init(settings, result):
     """The init result with what became of Directus's schema cache (after the commit).
 
-    Only when init registered something: Directus then has to reload its schema.
+    Only when init registered something with SQL: Directus then has to reload its schema.
+    Through its REST API, Directus cleared it itself (on every node).
     """
-    if not result.directus_registered:
+    if not result.directus_registered or getattr(result, "registered_via", "") == "api":
         return result
     why_not = clear_schema_cache(settings.directus_url, settings.directus_token)
     if why_not is None:

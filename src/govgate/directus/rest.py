@@ -92,6 +92,9 @@ def _segment(value: object) -> str:
     return quoted if quoted.strip(".") else quoted.replace(".", "%2E")
 
 
+segment = _segment  # for callers that build a path of their own
+
+
 def _scrub(text: str, secrets: tuple[str | None, ...]) -> str:
     for secret in secrets:
         if secret:
@@ -173,6 +176,18 @@ class Session:
         return _request(
             self.url, method, path, what=what, token=self.token, body=body, timeout=self.timeout
         )
+
+    def get(self, path: str, what: str | None = None):
+        """GET PATH (already quoted): the answer's `data`."""
+        return self._call("GET", path, what or f"GET {escape(path)}")
+
+    def patch(self, path: str, body: dict, what: str | None = None):
+        """PATCH PATH with BODY: the answer's `data`."""
+        return self._call("PATCH", path, what or f"PATCH {escape(path)}", body)
+
+    def post(self, path: str, body: dict, what: str | None = None):
+        """POST BODY to PATH: the answer's `data`."""
+        return self._call("POST", path, what or f"POST {escape(path)}", body)
 
     def me(self) -> dict:
         """The logged-in user: id, plus email and names if the user may read them (else id only)."""

@@ -127,7 +127,7 @@ def build(conn: Connection, rows_per_table: int, actor: str):
     proposal).
     """
     content = build_content(conn, rows_per_table)
-    setup.create_missing(conn, actor)
+    setup.create_missing(conn, actor, register_via=setup.VIA_SQL)  # no server: SQL registration
     conn.execute(s.settings.insert().values(key="demo", value="oneroof"))
     seed_governance(conn)
     grant_demo_permissions(conn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -11,6 +11,7 @@ from ..db import audit, custody, evidence, migrate
 from ..db import schema as s
 from ..db import wakeup as notify
 from ..db.engine import quote
+from ..directus import identity
 from ..directus import registration as directus_meta
 from ..errors import BadInput
 
@@ -23,13 +24,51 @@ class InitResult:
     directus_registered: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
     directus_cache: str = ""  # what became of Directus's schema cache (directus_meta.after_init)
+    registered_via: str = ""  # how init registers in Directus: VIA_API, VIA_SQL, "" (no Directus)
 
 
-def create_missing(conn: Connection, actor: str) -> InitResult:
+VIA_API, VIA_SQL = "api", "sql"
+
+
+def registration_way(conn: Connection, settings, *, sql_registration: bool = False) -> str:
+    """How init registers its collections: VIA_SQL (asked for), VIA_API (URL and token set),
+    "" when the database is not Directus's. BadInput on a Directus database without either;
+    call it before writing anything.
+    """
+    if not identity.is_directus(conn):
+        return ""
+    if sql_registration:
+        return VIA_SQL
+    if settings.directus_url and settings.directus_token:
+        return VIA_API
+    lacking = [
+        name
+        for name, value in (
+            ("GOVGATE_DIRECTUS_URL", settings.directus_url),
+            ("GOVGATE_DIRECTUS_TOKEN", settings.directus_token),
+        )
+        if not value
+    ]
+    raise BadInput(
+        "this is a Directus database, and init registers the governance tables in it: through "
+        "Directus's REST API, which takes its URL and an admin's static token ("
+        + " and ".join(lacking)
+        + (" are" if len(lacking) > 1 else " is")
+        + " not set), or with SQL when asked to (--sql-registration)",
+        hint="set GOVGATE_DIRECTUS_URL (or [directus] url) and GOVGATE_DIRECTUS_TOKEN (an "
+        "administrator's static token), or run `govgate init --sql-registration` and restart "
+        "Directus afterwards",
+    )
+
+
+def create_missing(conn: Connection, actor: str, *, register_via: str = "") -> InitResult:
     """Create the governance and journal tables that are absent and the default settings.
 
     Idempotent: existing tables and rows are left exactly as they are. Audits an
-    `init` event only when something was created.
+    `init` event only when something was created. REGISTER_VIA (see `registration_way`):
+    VIA_SQL writes Directus's rows for them here; VIA_API only prepares the database (types,
+    grants) for the caller to register them through the REST API once this is committed;
+    "" registers nothing.
     """
     present = set(sa.inspect(conn).get_table_names())
     # A database govgate already journals in is migrated by `govgate upgrade`, not here:
@@ -44,8 +83,10 @@ def create_missing(conn: Connection, actor: str) -> InitResult:
         migrate.stamp_head(conn)
     # PostgreSQL: the trigger that wakes the agent on a new approval; no rows touched
     notify.install(conn)
-    # Directus: show them in the app (missing rows only)
-    registered = directus_meta.register(conn, missing)
+    # Directus: show them in the app (missing rows only), or get them ready for its API
+    registered = ()
+    if register_via in (VIA_SQL, VIA_API):
+        registered = directus_meta.register(conn, missing, rows=register_via == VIA_SQL)
     have = {k for (k,) in conn.execute(sa.select(s.settings.c.key))}
     new_settings = [k for k in s.DEFAULT_SETTINGS if k not in have]
     if new_settings:
@@ -64,7 +105,9 @@ def create_missing(conn: Connection, actor: str) -> InitResult:
     version = conn.execute(
         sa.select(s.settings.c.value).where(s.settings.c.key == "schema_version")
     ).scalar()
-    return InitResult(tuple(missing), tuple(new_settings), version or "", registered)
+    return InitResult(
+        tuple(missing), tuple(new_settings), version or "", registered, registered_via=register_via
+    )
 
 
 AGENT_ROLE = "govgate_agent"
@@ -131,10 +174,4 @@ def create_roles(conn: Connection, result: InitResult) -> InitResult:
         conn.execute(
             sa.text(f"REVOKE ALL ON directus_activity, directus_revisions FROM {APPROVER_ROLE}")
         )
-    return InitResult(
-        result.created_tables,
-        result.created_settings,
-        result.schema_version,
-        result.directus_registered,
-        (AGENT_ROLE, APPROVER_ROLE),
-    )
+    return replace(result, roles=(AGENT_ROLE, APPROVER_ROLE))

@@ -22,9 +22,11 @@ class UpgradeResult:
         return self.before != self.after
 
 
-def upgrade(conn: Connection, actor: str) -> UpgradeResult:
+def upgrade(conn: Connection, actor: str, *, register_sql: bool = True) -> UpgradeResult:
     """Run every revision between the database's and HEAD in the caller's transaction.
 
+    On a Directus database the collections a revision adds are registered with SQL when
+    REGISTER_SQL (otherwise the caller registers them through the REST API after the commit).
     Audits an `upgrade` event when something changed. Raises BadInput on a database
     govgate never initialised.
     """
@@ -36,7 +38,8 @@ def upgrade(conn: Connection, actor: str) -> UpgradeResult:
         )
     result = UpgradeResult(before, after)
     if result.changed:
-        # Directus shows what the new revision added (missing rows only; a no-op elsewhere).
-        registration.register(conn, s.SIGNATURE_TABLES)
+        # Directus shows what the new revision added (missing rows only; a no-op elsewhere);
+        # on PostgreSQL its role gets access to the new tables either way.
+        registration.register(conn, s.SIGNATURE_TABLES, rows=register_sql)
         audit.append(conn, audit.Kind.UPGRADE, actor, detail={"from": before, "to": after})
     return result

@@ -12,6 +12,7 @@ else would prove who approved (`require_evidence`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
@@ -19,14 +20,15 @@ from sqlalchemy.engine import Connection
 from ..config import Settings
 from ..db import audit
 from ..db import schema as s
-from ..errors import Refused
+from ..errors import BadInput, Refused
 from ..signing import allowed_signers
 from ..signing.errors import SignatureError
 from ..signing.payload import NAMESPACE
 from ..signing.signer import AgentSigner, KeySigner
+from . import proposal as prop
 from .approval import approvals_for
 from .evidence import SSHSIG, Approval, iso, payload_for
-from .ratify import RatificationRequest, RatifyResult, require_terminal
+from .ratify import RatificationRequest, RatifyResult, prepare, require_terminal
 
 # Signs the canonical payload bytes; returns the armored SSHSIG signature.
 Sign = Callable[[bytes], str]
@@ -207,7 +209,7 @@ def audit_ratification(
     audit.append(
         conn,
         audit.Kind.RATIFICATION,
-        request.approver,
+        request.principal,  # the person as people read it: an e-mail, never a bare user id
         proposal_id=p.id,
         detail={
             "approval": approval.id,
@@ -226,4 +228,53 @@ def audit_ratification(
         signed,
         request.approver_label,
         iso(approval.not_after),
+    )
+
+
+@dataclass(frozen=True)
+class PayloadOffer:
+    """What a person signs with a passkey in the Directus app: the canonical payload of the
+    approval they are about to create, the WebAuthn challenge (SHA-256 of its bytes, hex) and
+    what it names. Inert: nothing is written."""
+
+    payload: str
+    challenge: str
+    approval_id: str
+    proposal_id: str
+    proposal_sha256: str
+    approver: str
+    statement: str
+    approved_at: str
+    not_after: str
+
+
+def payload_offer(
+    conn: Connection, settings: Settings, approval_id: str, approver: str
+) -> PayloadOffer:
+    """The payload APPROVER (a Directus user's id or e-mail) would sign to approve the current
+    proposal as APPROVAL_ID, dated now.
+
+    Raises what `ratify.prepare` raises: BadInput for no proposal, an unknown person or an
+    approval id that is taken; Refused for the agent or the proposal's author.
+    """
+    current = prop.current_id(conn)
+    if current is None:
+        raise BadInput("no proposal has been frozen yet", hint="an engineer runs `govgate propose`")
+    request = prepare(conn, settings, current, approver, approval_id)
+    now = datetime.now(UTC).replace(microsecond=0)
+    p, until = request.proposal, request.not_after(now)
+    approval = Approval(
+        request.approval_id, p.id, p.sha256, request.approver, request.statement, now, until
+    )
+    payload = payload_for(approval, p, request.principal, until, request.database_id)
+    return PayloadOffer(
+        payload.encode().decode("utf-8"),
+        payload.challenge().hex(),
+        request.approval_id,
+        p.id,
+        p.sha256,
+        request.principal,
+        request.statement,
+        iso(now),
+        iso(until),
     )

@@ -23,13 +23,16 @@ from ..db import schema as s
 from ..db.types import from_directus_time
 from ..directus import identity
 from ..errors import BadInput
-from ..signing import allowed_signers, sshsig
+from ..signing import allowed_signers, sshsig, webauthn
 from ..signing.errors import SignatureError
 from ..signing.payload import NAMESPACE, ApprovalPayload, decode
 from . import proposal as prop
 from .verdict import Reason
 
 SSHSIG = "sshsig"
+WEBAUTHN = "webauthn"
+# A passkey signs the payload, then Directus creates the approval and dates it itself.
+PASSKEY_DELAY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,12 @@ def _signature_reasons(
     approver: Person,
     found: Stored,
 ) -> tuple[list[Reason], ApprovalPayload | None]:
-    """Why the signature FOUND does not hold (nothing: it holds), and the payload it signs."""
+    """Why the signature FOUND does not hold (nothing: it holds), and the payload it signs.
+
+    The payload must decode, match the row and this database; then the signature is checked
+    against the trust root: an OpenSSH signature (`sshsig`) or a passkey's assertion
+    (`webauthn`), whose key must be listed for the payload's approver.
+    """
     fix = (
         f"a human ratifies proposal {proposal.id} again, signing it: "
         f"`govgate ratify {proposal.id} --sign-key KEY`"
@@ -193,7 +201,7 @@ def _signature_reasons(
     def refuse(code: str, message: str, hint: str = fix) -> tuple[list[Reason], None]:
         return [Reason(code, f"the signature of approval {approval.id}: {message}", hint)], None
 
-    if found.kind != SSHSIG:
+    if found.kind not in (SSHSIG, WEBAUTHN):
         return refuse(
             "signature-kind",
             f"this govgate cannot check a signature of kind {found.kind!r}",
@@ -215,17 +223,14 @@ def _signature_reasons(
     except ValueError as exc:
         return refuse("signature-malformed", f"its payload is unreadable ({exc})")
     try:
-        sig = sshsig.verify(raw, found.signature, NAMESPACE)
+        if found.kind == SSHSIG:
+            sig = sshsig.verify(raw, found.signature, NAMESPACE)
+            present, key_type = sig.user_present, sig.key_type
+        else:
+            passkey = webauthn.parse(found.signature)
     except SignatureError as exc:
-        if exc.code == "wrong-namespace":
-            return refuse("signature-namespace", f"{exc.message} (expected {NAMESPACE!r})")
-        if exc.code == "bad-signature":
-            return refuse(
-                "signature-payload-changed",
-                "the payload does not match its signature: it was changed after signing",
-            )
-        return refuse("signature-malformed", exc.message)
-    changed = _changed_fields(signed, approval, proposal, approver)
+        return refuse(*_refusal(exc))
+    changed = _changed_fields(signed, approval, proposal, approver, found.kind)
     if changed:
         return refuse(
             "signature-row-changed",
@@ -238,23 +243,26 @@ def _signature_reasons(
             f"it was signed for database {signed.database_id}, and this is {here}",
             f"an approval counts only in the database it was signed for: {fix}",
         )
+    at = _parse(signed.approved_at)
     try:
-        trusted.find(signed.approver, sig.public_key, NAMESPACE, approval.approved_at)
+        if found.kind == SSHSIG:
+            trusted.find(signed.approver, sig.public_key, NAMESPACE, at)
+        else:
+            webauthn.verify(raw, found.signature, trusted, signed.approver, at)
+            present, key_type = True, f"passkey {passkey.credential_id[:12]}…"
     except SignatureError as exc:
-        code = {
-            "key-not-valid-at": "signature-key-not-valid",
-            "wrong-namespace": "signature-namespace",
-        }
-        return refuse(
-            code.get(exc.code, "signature-key-not-allowed"),
-            exc.message,
-            f"an operator lists {signed.approver}'s key in {settings.allowed_signers}, or {fix}",
-        )
-    if settings.require_user_presence and sig.user_present is not True:
+        code, message = _refusal(exc)
+        hint = fix
+        if code in ("signature-key-not-allowed", "signature-key-not-valid"):
+            hint = (
+                f"an operator lists {signed.approver}'s key in {settings.allowed_signers}, or {fix}"
+            )
+        return refuse(code, message, hint)
+    if settings.require_user_presence and present is not True:
         what = (
             "a security key that says nobody touched it"
-            if sig.user_present is False
-            else (f"a {sig.key_type} key, which cannot show a human touched it")
+            if present is False
+            else (f"a {key_type} key, which cannot show a human touched it")
         )
         return refuse(
             "signature-no-presence",
@@ -264,24 +272,64 @@ def _signature_reasons(
     return [], signed
 
 
+# How each refusal of the signing package reads at the gate.
+_CODES = {
+    "wrong-namespace": "signature-namespace",
+    "bad-signature": "signature-payload-changed",
+    "payload-mismatch": "signature-payload-changed",
+    "key-not-allowed": "signature-key-not-allowed",
+    "key-not-valid-at": "signature-key-not-valid",
+    "relying-party": "signature-origin",
+    "origin": "signature-origin",
+    "user-presence": "signature-no-presence",
+    "user-verification": "signature-no-presence",
+}
+
+
+def _refusal(exc: SignatureError) -> tuple[str, str]:
+    code = _CODES.get(exc.code, "signature-malformed")
+    if exc.code == "bad-signature":
+        return code, "the payload does not match its signature: it was changed after signing"
+    if exc.code == "payload-mismatch":
+        return code, "the passkey signed another payload: it was changed after signing"
+    if exc.code == "wrong-namespace":
+        return code, f"{exc.message} (expected {NAMESPACE!r})"
+    return code, exc.message
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def _changed_fields(
     signed: ApprovalPayload,
     approval: Approval,
     proposal: prop.Proposal,
     approver: Person,
+    kind: str,
 ) -> list[str]:
-    """Each fact the approval row (or its proposal) states differently from the payload."""
+    """Each fact the approval row (or its proposal) states differently from the payload.
+
+    A passkey signs before Directus creates the row and dates it: there the row's time may
+    follow the signed one by up to PASSKEY_DELAY; an SSH signature signs the row as stored.
+    """
     pairs = [
         ("approval id", signed.approval_id, approval.id),
         ("proposal", signed.proposal_id, approval.proposal_id),
         ("proposal hash", signed.proposal_sha256, approval.proposal_sha256),
         ("statement", signed.statement, approval.statement or ""),
-        ("approved at", signed.approved_at, iso(approval.approved_at)),
         ("expected fingerprint", signed.expected_fingerprint, proposal.expected_fingerprint),
     ]
     if approval.not_after is not None:
         pairs.append(("not after", signed.not_after, iso(approval.not_after)))
     changed = [f"{name}: signed {a!r}, now {b!r}" for name, a, b in pairs if a != b]
+    stored_at = iso(approval.approved_at)
+    if kind == WEBAUTHN and approval.approved_at is not None:
+        delay = approval.approved_at - _parse(signed.approved_at)
+        if not timedelta(seconds=-1) <= delay <= PASSKEY_DELAY:
+            changed.append(f"approved at: signed {signed.approved_at!r}, made {stored_at!r}")
+    elif signed.approved_at != stored_at:
+        changed.append(f"approved at: signed {signed.approved_at!r}, now {stored_at!r}")
     if signed.approver.lower() not in approver.names:
         changed.append(f"approver: signed {signed.approver!r}, now {approver.label!r}")
     return changed

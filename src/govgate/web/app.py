@@ -115,6 +115,7 @@ def create_app(
         Route("/report.json", pages.report_json, name="report_json"),
         Route("/audit", pages.audit, name="audit"),
         Route("/audit.json", pages.audit_json, name="audit_json"),
+        Route("/approval-payload.json", pages.approval_payload_json, name="approval_payload"),
         Mount("/static", StaticFiles(packages=[("govgate.web", "static")]), name="static"),
     ]
     middleware = [Middleware(ReadOnlyMethods), Middleware(SecurityHeaders)]
@@ -221,6 +222,15 @@ class _Pages:
         return self._json(
             lambda: views.proposal_view(
                 views.current_proposal(self.settings), api.status(self.settings)
+            )
+        )
+
+    def approval_payload_json(self, request: Request) -> Response:
+        """What the Directus extension has a person sign with a passkey (nothing is written)."""
+        query = request.query_params
+        return self._json(
+            lambda: api.approval_payload(
+                self.settings, _required(query, "approval_id"), _required(query, "approver")
             )
         )
 
@@ -349,6 +359,13 @@ class _Pages:
             status_code=exc.status_code,
             headers=exc.headers,
         )
+
+
+def _required(query, name: str) -> str:
+    value = query.get(name, "")
+    if not value or len(value) > 255:
+        raise BadInput(f"the query parameter {name} is required (at most 255 characters)")
+    return value
 
 
 def _limit(request: Request) -> int | None:

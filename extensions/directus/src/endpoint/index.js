@@ -8,7 +8,9 @@
 //   GET  /govgate/status | proposal | gap | report | audit | verify   the JSON twins of govgate serve
 //   GET  /govgate/me                                              who is asking, and whether they are the agent
 //   GET  /govgate/payload?approval_id=…                           the canonical payload to sign, and its challenge
-//   POST /govgate/approve  {approval_id, typed_id, assertion}     create the approval and store its signature
+//   POST /govgate/approve  {approval_id, typed_id, assertion, payload?}
+//                                                                 create the approval (with the signed statement
+//                                                                 and not_after) and store its signature
 //   GET  /govgate/passkeys                                        the caller's registered passkeys
 //   POST /govgate/passkeys {credential_id, public_key, algorithm, client_data_json?}
 import {
@@ -48,6 +50,57 @@ const TWINS = {
 
 const APPROVAL_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const STAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/; // how govgate dates a payload (UTC, seconds)
+// How long ago the payload a person signed may have been made. The gate accepts an approval row made
+// up to 10 minutes after its payload; the passkey prompt itself times out after 2.
+const SIGNED_WITHIN_MS = 5 * 60 * 1000;
+const MAX_PAYLOAD = 1 << 20;
+
+/**
+ * The payload the person signed, from the one govgate serve makes now (FRESH) and the TEXT the
+ * module got from GET /payload a moment ago and had signed. govgate dates a payload when it makes
+ * it, so the two may differ in `approved_at` and `not_after` only: anything else, a payload made
+ * more than SIGNED_WITHIN_MS ago or a different validity is refused (409). The gate checks the
+ * stored payload against the approval row again; this only keeps a stale or foreign one out.
+ */
+function signedOffer(fresh, text) {
+	if (typeof text !== 'string' || text.length === 0 || text.length > MAX_PAYLOAD) {
+		throw new InvalidInputError({ reason: 'payload must be the payload text you signed, as GET /govgate/payload gave it' });
+	}
+	if (text === fresh.payload) return fresh;
+	const times = (payload) => {
+		try {
+			const predicate = JSON.parse(payload)?.predicate;
+			return [predicate?.approved_at, predicate?.not_after];
+		} catch {
+			return [];
+		}
+	};
+	const [freshAt, freshUntil] = times(fresh.payload);
+	const [at, until] = times(text);
+	const refuse = (why) => {
+		throw new PayloadRefusedError({ reason: `${why}; nothing was created. Approve again: the page asks govgate for a new payload` });
+	};
+	if (![freshAt, freshUntil, at, until].every((stamp) => typeof stamp === 'string' && STAMP.test(stamp))) {
+		refuse('the payload you signed is not the one govgate makes for this approval now');
+	}
+	const field = (name, value) => `"${name}":${JSON.stringify(value)}`;
+	const expected = fresh.payload
+		.replace(field('approved_at', freshAt), () => field('approved_at', at))
+		.replace(field('not_after', freshUntil), () => field('not_after', until));
+	if (expected !== text) {
+		refuse('the payload you signed differs from the one govgate makes for this approval now (not only in its time)');
+	}
+	const age = Date.parse(freshAt) - Date.parse(at);
+	if (age < -1000 || age > SIGNED_WITHIN_MS) {
+		refuse(`the payload you signed was made at ${at}, more than ${SIGNED_WITHIN_MS / 60000} minutes ago (or later than now)`);
+	}
+	if (Date.parse(until) - Date.parse(at) !== Date.parse(freshUntil) - Date.parse(freshAt)) {
+		refuse('the payload you signed has another validity than govgate gives this approval now');
+	}
+	const challenge = Buffer.from(challengeFor(text), 'base64url').toString('hex');
+	return { ...fresh, payload: text, challenge, not_after: until };
+}
 
 const NotSetUpError = createError('GOVGATE_NOT_SET_UP', (extensions) => extensions.reason, 503);
 const NotPermittedError = createError('GOVGATE_NOT_PERMITTED', (extensions) => extensions.reason, 403);
@@ -172,11 +225,15 @@ export default {
 			if (approval !== approvalId) {
 				throw new PayloadRefusedError({ reason: `govgate serve built a payload for approval ${approval}, not ${approvalId}` });
 			}
+			// The row must state what was signed: the statement and the expiry govgate put in the payload.
+			const statement = typeof body.statement === 'string' ? body.statement : parsed.predicate?.statement;
+			const notAfter = typeof body.not_after === 'string' ? body.not_after : parsed.predicate?.not_after;
 			return {
 				approval_id: approvalId,
 				proposal_id: proposalId,
 				proposal_sha256: proposalSha,
-				statement: typeof body.statement === 'string' ? body.statement : null,
+				statement: typeof statement === 'string' ? statement : null,
+				not_after: typeof notAfter === 'string' && !Number.isNaN(Date.parse(notAfter)) ? notAfter : null,
 				payload: body.payload,
 				challenge: challengeHex,
 				approver: user,
@@ -214,7 +271,10 @@ export default {
 			}
 			requireCollections(req, APPROVALS, SIGNATURES, PASSKEYS);
 
-			const signed = await fetchPayload(approvalId, user);
+			// What govgate makes for this approval now; the person signed the one the page got a
+			// moment ago (body.payload), which may differ from it in its time only.
+			const fresh = await fetchPayload(approvalId, user);
+			const signed = body.payload === undefined ? fresh : signedOffer(fresh, body.payload);
 			let clientData;
 			try {
 				clientData = checkClientData(assertion.clientDataJSON, { type: 'webauthn.get', challenge: challengeFor(signed.payload) });
@@ -256,6 +316,7 @@ export default {
 					proposal_id: signed.proposal_id,
 					proposal_sha256: signed.proposal_sha256,
 					statement,
+					...(signed.not_after ? { not_after: signed.not_after } : {}),
 				});
 				const signature = await new ItemsService(SIGNATURES, inTrx).createOne({
 					approval_id: approvalId,

@@ -1,6 +1,7 @@
 """v3: approvals carry evidence — signatures, expiry, this database's id, quorum.
 
-Adds `os_proposal_approvals.not_after`, the table `os_approval_signatures`, this
+Adds `os_proposal_approvals.not_after`, the tables `os_approval_signatures` and
+`os_passkeys`, this
 database's id (once), the evidence triggers (db/evidence.py); gives the roles what
 signed approvals and co-approvals need, and takes from `govgate_approver` every grant on
 Directus's own records (activity, revisions): only Directus writes them. `govgate upgrade`
@@ -28,6 +29,7 @@ def upgrade() -> None:
     if "not_after" not in columns:
         op.add_column(s.approvals.name, sa.Column("not_after", sa.DateTime(timezone=True)))
     s.approval_signatures.create(conn, checkfirst=True)
+    s.passkeys.create(conn, checkfirst=True)
     evidence.ensure_database_id(conn)
     evidence.install(conn)
     if conn.dialect.name == "postgresql":

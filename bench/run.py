@@ -1,107 +1,247 @@
-"""Benchmarks: how long the rollout, the rollback and the rehearsal take, on SQLite and PostgreSQL.
+"""Benchmark: govgate's runbook against Sqitch, the COPY floor and Directus's REST API (issue #14).
 
-Prints a table. Each figure is the median of --repeat runs; the last column
-compares each operation with `status` measured in the same run, because these
-machines are noisy and only ratios from one run are comparable.
+For each database (SQLite, PostgreSQL) and size (governed collections x 6 duties), it times
+`propose`, `status`, `apply` (verification included), `verify`, `rollback` and `rehearse`
+in-process (`api.*`) and as CLI processes; the floor (the same rows in one COPY / executemany
+transaction, in-process and as a process); Sqitch deploying (--verify), checking and reverting
+the same rows; and, at the demo's size, Directus's REST API creating them in the lab. Each figure
+is the median of --repeat runs. It prints one table row per database x size x operation with
+the ratios measured in the same run (absolute times on shared machines are noisy; ratios are what
+matter), checks them against the issue's targets, profiles `status` and `apply` at the largest
+PostgreSQL size, writes bench/results.json and draws the cost curve as bench/curve.png.
 
-    python bench/run.py [--repeat 5] [--rows 5,2400] [--no-postgres]
+    python bench/run.py [--repeat 3] [--sizes 35,1000,10000] [--no-postgres] [--no-sqitch]
+                        [--no-directus] [--no-profile] [--quick]
+
+A size is N (collections, 6 duties) or NxD (e.g. 10000x4: 40,000 slots).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
+import platform
+import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
-from govgate import api
-from govgate.config import Settings
-
-APPROVER = "approver@oneroof.example"
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000
+import curve  # noqa: E402
+import data  # noqa: E402
+import directus_rest  # noqa: E402
+import floor  # noqa: E402
+import measure  # noqa: E402
+import report  # noqa: E402
+import sqitch  # noqa: E402
 
 
-def approve(settings: Settings) -> None:
-    """A human ratifies the current proposal, as if typing the approval id at the prompt."""
-    pid = api.status(settings).proposal_id
-    api.ratify(settings, pid, approver=APPROVER, confirm=lambda r: r.approval_id, interactive=True)
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
-def measure(settings: Settings, repeat: int) -> dict[str, float]:
-    samples: dict[str, list[float]] = {
-        k: [] for k in ("status", "apply", "verify", "rollback", "rehearse")
+def medians(samples: dict[str, list[float]]) -> dict[str, float]:
+    return {k: statistics.median(v) for k, v in samples.items() if v}
+
+
+def run_case(case: data.Case, args, first: bool) -> dict:
+    """Everything measured on one case, round by round: govgate, the floor, Sqitch. FIRST: the
+    database's first case, which warms up first."""
+    say(f"{case.db} {case.size.label} ({case.size.slots:,} slots)")
+    rows = data.expected_rows(case.size)
+    baselines = [("floor", lambda samples: floor.one_round(case.url, rows, samples))]
+    if not args.no_sqitch:
+        say("  sqitch: project, untimed deploy and revert")
+        baselines.append(("sqitch", sqitch.prepare(case.folder / "sqitch", case.url, rows)))
+    samples = measure.measure(case, args.repeat, baselines, say, warm_up=first)
+    return {
+        "db": case.db,
+        "label": f"{case.size.collections:,}×{case.size.duties}",
+        "collections": case.size.collections,
+        "duties": case.size.duties,
+        "slots": case.size.slots,
+        "ms": medians(samples),
+        "samples_ms": samples,
     }
-    for _ in range(repeat):
-        samples["status"].append(timed(lambda: api.status(settings)))
-        approve(settings)
-        samples["apply"].append(timed(lambda: api.apply(settings)))
-        samples["verify"].append(timed(lambda: api.verify(settings)))
-        samples["rollback"].append(timed(lambda: api.rollback(settings)))
-        samples["rehearse"].append(timed(lambda: api.rehearse(settings)))
-    return {k: statistics.median(v) for k, v in samples.items()}
 
 
-def sqlite_case(rows: int, folder: str) -> tuple[Settings, float]:
-    path = os.path.join(folder, f"bench-{rows}.db")
-    build = timed(lambda: api.demo(Settings(), path, actor="bench", rows_per_table=rows))
-    return Settings(db_url=f"sqlite:///{path}"), build
+def run_sqlite(root: Path, sizes, args) -> list[dict]:
+    return [
+        run_case(data.sqlite_case(root, size), args, first=n == 0) for n, size in enumerate(sizes)
+    ]
 
 
-def postgres_case(cluster, rows: int) -> tuple[Settings, float]:
-    from support.pgcluster import fresh_database_name
+def run_postgres(root: Path, sizes, args) -> tuple[list[dict], dict, str]:
+    from support.pgcluster import PgCluster
 
-    name = fresh_database_name("bench")
-    url = cluster.create_database(name)
-    settings = Settings(db_url=url)
-    build = timed(lambda: api.demo(settings, actor="bench", rows_per_table=rows))
-    api.init(settings, actor="bench", roles=True)
-    login = f"bench_agent_{name[-6:]}"
-    cluster.admin_execute(f"CREATE ROLE {login} LOGIN IN ROLE govgate_agent")
-    return Settings(db_url=url, agent_db_url=cluster.url(name, user=login)), build
+    out, profiles = [], {}
+    with PgCluster() as cluster:
+        version = _pg_version(cluster)
+        cases = []
+        for n, size in enumerate(sizes):
+            cases.append(data.postgres_case(root, cluster, size))
+            out.append(run_case(cases[-1], args, first=n == 0))
+        if not args.no_profile:
+            say(f"postgresql {cases[-1].size.label}: profile of status and apply")
+            profiles = measure.profile(cases[-1])
+            profiles["CLI imports"] = measure.import_profile()
+    return out, profiles, version
+
+
+def _pg_version(cluster) -> str:
+    import psycopg
+
+    with psycopg.connect(host=cluster.host, port=cluster.port, user="postgres") as conn:
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def machine() -> dict:
+    mem = next(
+        (int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")),
+        0,
+    )
+    head = subprocess.run(
+        ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem / 1024 / 1024, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "git_head": head,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="governed collections, N or NxD (D duties); default 35,1000,10000 (--quick: 35,1000)",
+    )
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqitch", action="store_true")
+    parser.add_argument("--no-directus", action="store_true", help="skip the Directus REST lab")
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one run, no Directus lab, sizes 35,1000 unless --sizes",
+    )
+    parser.add_argument("--json", default=str(HERE / "results.json"), help="results file")
+    parser.add_argument("--png", default=str(HERE / "curve.png"), help="cost curve")
+    args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.repeat, args.no_directus = args.sizes or "35,1000", 1, True
+    args.sizes = args.sizes or "35,1000,10000"
+    args.size_list = sorted(
+        (data.Size.parse(x) for x in args.sizes.split(",")), key=lambda s: (s.slots, s.duties)
+    )
+    return args
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--rows", default="5,2400", help="sample rows per app table (42 tables)")
-    parser.add_argument("--no-postgres", action="store_true")
-    args = parser.parse_args()
-    sizes = [int(x) for x in args.rows.split(",")]
-    results = []
-    with tempfile.TemporaryDirectory() as folder:
-        for rows in sizes:
-            settings, build = sqlite_case(rows, folder)
-            results.append(("sqlite", rows * 42, build, measure(settings, args.repeat)))
+    args = parse_args()
+    info = machine()
+    notes = []
+    if not args.no_sqitch:
+        why = sqitch.ensure_installed(say)
+        if why:
+            notes.append(f"Sqitch skipped: {why}")
+            args.no_sqitch = True
+        else:
+            info["sqitch"] = sqitch.version()
+    results, profiles = [], {}
+    with tempfile.TemporaryDirectory(prefix="govgate-bench-") as folder:
+        root = Path(folder)
+        results += run_sqlite(root, args.size_list, args)
         if not args.no_postgres:
-            from support.pgcluster import PgCluster
-
-            with PgCluster() as cluster:
-                for rows in sizes:
-                    settings, build = postgres_case(cluster, rows)
-                    results.append(("postgresql", rows * 42, build, measure(settings, args.repeat)))
+            pg, profiles, info["postgresql"] = run_postgres(root, args.size_list, args)
+            results += pg
+    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    directus_note = _directus(results, args)
+    if directus_note:
+        notes.append(directus_note)
+    table_rows = report.rows(results)
+    checks = report.targets(results)
+    print(f"\ngovgate benchmark — {info['date']}; median of {args.repeat} runs")
     print(
-        f"{'database':<11} {'app rows':>9} {'demo':>9} {'status':>8} {'apply':>8} {'verify':>8} "
-        f"{'rollback':>9} {'rehearse':>9}  {'apply/status':>12} {'rehearse/apply':>14}"
+        f"machine: {info['cores']} cores, {info['memory_gib']} GiB, {info['os']}; python "
+        f"{info['python']}, sqlite {info['sqlite']}, postgresql {info.get('postgresql', '—')}, "
+        f"{info.get('sqitch', 'no sqitch')}; git {info['git_head']}"
     )
-    for db, rows, build, m in results:
-        print(
-            f"{db:<11} {rows:>9,} {build:>7.0f}ms {m['status']:>6.0f}ms {m['apply']:>6.0f}ms "
-            f"{m['verify']:>6.0f}ms {m['rollback']:>7.0f}ms {m['rehearse']:>7.0f}ms  "
-            f"{m['apply'] / m['status']:>12.1f} {m['rehearse'] / m['apply']:>14.1f}"
+    print(f"command: {info['command']}")
+    print(
+        f"load average (1, 5, 15 min) at start {info['load_average_at_start']}, "
+        f"at end {info['load_average_at_end']}\n"
+    )
+    print(report.table(table_rows))
+    print("\ntargets (issue #14):")
+    print(report.targets_text(checks))
+    extra = report.comparisons(results)
+    if extra:
+        print("\ncomparisons:\n" + "\n".join(extra))
+    for line in notes:
+        print(f"note: {line}")
+    where = f"postgresql {args.size_list[-1].label}"
+    for name, text in profiles.items():
+        title = name if name == "CLI imports" else f"cProfile, in-process {name}, {where}"
+        print(f"\n{title}:\n{text}")
+    panels, ticks = report.curve_series(results)
+    curve.draw(args.png, panels, ticks)
+    with open(args.json, "w") as out:
+        json.dump(
+            {
+                "machine": info,
+                "repeat": args.repeat,
+                "results": results,
+                "table": table_rows,
+                "targets": checks,
+                "notes": notes,
+                "profiles": profiles,
+            },
+            out,
+            indent=1,
+            ensure_ascii=False,
         )
-    print(
-        f"\nmedian of {args.repeat} runs; python {sys.version.split()[0]}, {os.cpu_count()} cores"
+    print(f"\nwrote {args.json} and {args.png}")
+
+
+def _directus(results: list[dict], args) -> str | None:
+    """Directus's REST API at the demo's size, added to the postgresql 35×6 result; or why not."""
+    if args.no_directus:
+        return "Directus REST baseline skipped (--no-directus)"
+    demo = next(
+        (r for r in results if r["db"] == "postgresql" and r["slots"] == 210 and r["duties"] == 6),
+        None,
     )
+    why = directus_rest.skip_reason() or (None if demo else "no postgresql 35×6 case to join")
+    if why:
+        return f"Directus REST baseline skipped: {why}"
+    rows = data.expected_rows(data.Size(35))
+    try:
+        samples = directus_rest.measure(rows, args.repeat, say)
+    except BaseException as exc:  # the lab is optional (dlab fails with pytest's outcomes)
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        return f"Directus REST baseline failed: {exc}"
+    demo["ms"].update(medians(samples))
+    demo["samples_ms"].update(samples)
+    return "Directus REST rows run in the lab's own PostgreSQL (Directus 12.4.0), not the bench's"
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -36,6 +37,11 @@ class Proposal:
     approvals: Approvals = Approvals()
 
     def body(self) -> str:
+        """The canonical JSON the proposal hash is taken of (computed once: it is immutable)."""
+        return self._body
+
+    @cached_property
+    def _body(self) -> str:
         """The canonical JSON the proposal hash is taken of.
 
         Who must approve is part of it; a plan that asks only for the default (one person,
@@ -58,9 +64,9 @@ class Proposal:
                 body["approvals"]["valid_days"] = a.valid_days
         return canonical_json(body)
 
-    @property
+    @cached_property
     def sha256(self) -> str:
-        return sha256_hex(self.body())
+        return sha256_hex(self._body)
 
     @classmethod
     def from_body(cls, body: str) -> Proposal:

@@ -12,20 +12,18 @@ this test: without it the test is skipped, and fails under CI.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 
 import pytest
 
 from govgate import api
 
+from support.browser import CHROMEDRIVER, CHROMIUM, headless_chromium
 from support.constants import ROOT
 from support.labs import ratify
 from support.pgcluster import free_port
 from support.serve import govgate_serve
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 # The README's screenshot is only rewritten on request (it shows a time and a rollout id).
 README_SCREENSHOT = ROOT / "docs" / "screenshots" / "dashboard.png"
 RELOAD_TIMEOUT = 30  # seconds; the page polls every 5
@@ -33,7 +31,6 @@ RELOAD_TIMEOUT = 30  # seconds; the page polls every 5
 try:
     from selenium import webdriver
     from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # pragma: no cover - reported by the fixture below
@@ -65,32 +62,8 @@ def dashboard(sqlite_lab, tmp_path, chromium_available):
 
 @pytest.fixture
 def browser(tmp_path, chromium_available):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--disable-default-apps",
-        "--disable-extensions",
-        "--window-size=1280,900",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(30)
-    try:
+    with headless_chromium(tmp_path, height=900, page_timeout=30) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
 
 
 def page_word(driver) -> str | None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -46,9 +45,8 @@ from .test_extension import (
     set_up_collections,
     trust_passkeys,
 )
+from support.browser import CHROMEDRIVER, CHROMIUM, headless_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 POLL_TIMEOUT = 30  # seconds; the module asks every 5
 APPROVER = "approver@example.com"
@@ -57,7 +55,6 @@ AGENT = "agent@example.com"
 try:
     from selenium import webdriver
     from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.common.virtual_authenticator import (
@@ -148,33 +145,8 @@ def app_lab(tmp_path_factory) -> Iterator[AppLab]:
 
 @pytest.fixture
 def browser(tmp_path, app_lab):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--no-proxy-server",
-        "--disable-dev-shm-usage",
-        "--disable-default-apps",
-        "--disable-extensions",
-        "--window-size=1280,1000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(60)
-    try:
+    with headless_chromium(tmp_path, height=1000, page_timeout=60) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
 
 
 # -- what the page shows ---------------------------------------------------------------------------

@@ -251,11 +251,16 @@ def grant_append(conn: Connection, roles: tuple[str, ...]) -> None:
 
 def install(conn: Connection) -> None:
     """Create or replace the custody functions and triggers (idempotent; no rows touched)."""
+    run_ddl(conn, _PG, _SQLITE)
+
+
+def run_ddl(conn: Connection, postgresql: tuple[str, ...], sqlite: tuple[str, ...]) -> None:
+    """Run the trigger DDL written for the connection's dialect."""
     if conn.dialect.name == "postgresql":
-        for statement in _PG:  # plpgsql's % is the driver's placeholder sign: double it
+        for statement in postgresql:  # plpgsql's % is the driver's placeholder sign: double it
             conn.exec_driver_sql(statement.replace("%", "%%"))
     else:
-        for statement in _SQLITE:
+        for statement in sqlite:
             conn.exec_driver_sql(statement)
 
 

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import schema as s
-from .custody import _PG_OWNER_CHECK
+from .custody import _PG_OWNER_CHECK, run_ddl
 
 _PG = (
     f"""
@@ -117,12 +117,7 @@ END""",
 
 def install(conn: Connection) -> None:
     """Create or replace the evidence triggers (idempotent; no rows touched)."""
-    if conn.dialect.name == "postgresql":
-        for statement in _PG:  # plpgsql's % is the driver's placeholder sign: double it
-            conn.exec_driver_sql(statement.replace("%", "%%"))
-    else:
-        for statement in _SQLITE:
-            conn.exec_driver_sql(statement)
+    run_ddl(conn, _PG, _SQLITE)
 
 
 def database_id(conn: Connection) -> str | None:

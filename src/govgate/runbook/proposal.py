@@ -70,8 +70,9 @@ class Proposal:
 
     @classmethod
     def from_body(cls, body: str) -> Proposal:
+        """The proposal BODY (as `body()` wrote it) describes; its hash is of BODY as stored."""
         d = json.loads(body)
-        return cls(
+        proposal = cls(
             d["id"],
             d["approval_id"],
             d["title"],
@@ -82,6 +83,10 @@ class Proposal:
             d["predicted_gap"],
             _approvals(d.get("approvals")),
         )
+        # The stored text is the canonical body: rebuilding it from 60,000 slots took longer
+        # than the rest of a `status` together.
+        proposal.__dict__["_body"] = body
+        return proposal
 
     def by_authority(self) -> dict[str, dict[str, list[str]]]:
         """authority -> collection -> duties it becomes accountable for."""

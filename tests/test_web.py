@@ -527,3 +527,9 @@ def test_the_approval_payload_is_refused_for_the_agent_and_without_its_parameter
             "/approval-payload.json", params={"approval_id": "APR-X", "approver": "nobody@x"}
         )
         assert unknown.status_code == 400 and "not a Directus user" in unknown.json()["message"]
+
+
+def test_the_proposal_twin_carries_the_hash_an_approval_must_name(lab, client):
+    proposal = client.get("/proposal.json").json()["proposal"]
+    assert proposal["sha256"] == api.status(lab.settings).proposal_sha256
+    assert len(proposal["sha256"]) == 64

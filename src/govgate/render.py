@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from functools import singledispatch
+from functools import cached_property, singledispatch
 
 from rich.text import Span, Text
 
@@ -40,7 +40,7 @@ def to_jsonable(value):
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         data = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
         for extra in ("sha256", "ok", "failures", "failed_step", "production_untouched"):
-            if hasattr(type(value), extra) and isinstance(getattr(type(value), extra), property):
+            if isinstance(getattr(type(value), extra, None), (property, cached_property)):
                 data[extra] = to_jsonable(getattr(value, extra))
         return data
     if isinstance(value, enum.Enum):

@@ -44,7 +44,7 @@ export function reportSentences(report) {
 	const seconds = Number(report.duration_ms ?? 0) / 1000;
 	const lines = [
 		`Rollout ${report.rollout} of proposal ${report.proposal} (${report.title})` + (report.dry_run ? ' — DRY RUN, nothing was kept' : ''),
-		`Approved by approval ${report.approval}.`,
+		approvedBy(report),
 		`Ownership gap: ${report.gap_before} before, ${report.gap_after} after.`,
 		`Conflicts: ${report.conflicts}.`,
 		`External emissions: ${report.external_emissions} (external emission is ${report.external_emission_setting}).`,
@@ -59,4 +59,12 @@ export function reportSentences(report) {
 		lines.push(`It was rolled back at ${report.rolled_back_at}; the gap is back to ${report.gap_before}.`);
 	}
 	return lines;
+}
+
+/** "Approved by Ada <ada@…> (approval APR-1) and …", or the approval alone in older reports. */
+function approvedBy(report) {
+	const ids = Array.isArray(report.approvals) && report.approvals.length ? report.approvals : [report.approval];
+	const people = Array.isArray(report.approvers) ? report.approvers : [];
+	if (!people.length) return `Approved by approval ${report.approval}.`;
+	return `Approved by ${people.map((who, i) => `${who} (approval ${ids[i] ?? ids[0]})`).join(' and ')}.`;
 }

@@ -52,7 +52,7 @@ function reportSentences(report) {
 	const seconds = Number(report.duration_ms ?? 0) / 1000;
 	const lines = [
 		`Rollout ${report.rollout} of proposal ${report.proposal} (${report.title})` + (report.dry_run ? ' — DRY RUN, nothing was kept' : ''),
-		`Approved by approval ${report.approval}.`,
+		approvedBy(report),
 		`Ownership gap: ${report.gap_before} before, ${report.gap_after} after.`,
 		`Conflicts: ${report.conflicts}.`,
 		`External emissions: ${report.external_emissions} (external emission is ${report.external_emission_setting}).`,
@@ -67,6 +67,14 @@ function reportSentences(report) {
 		lines.push(`It was rolled back at ${report.rolled_back_at}; the gap is back to ${report.gap_before}.`);
 	}
 	return lines;
+}
+
+/** "Approved by Ada <ada@…> (approval APR-1) and …", or the approval alone in older reports. */
+function approvedBy(report) {
+	const ids = Array.isArray(report.approvals) && report.approvals.length ? report.approvals : [report.approval];
+	const people = Array.isArray(report.approvers) ? report.approvers : [];
+	if (!people.length) return `Approved by approval ${report.approval}.`;
+	return `Approved by ${people.map((who, i) => `${who} (approval ${ids[i] ?? ids[0]})`).join(' and ')}.`;
 }
 
 // The browser side of passkeys: WebAuthn calls and their base64url encoding.
@@ -170,7 +178,7 @@ async function signWithPasskey(challenge, credentialIds) {
 	};
 }
 
-var css$1 = "\n.gg[data-v-69160e19] {\n\tpadding: 0 var(--content-padding, 32px) var(--content-padding-bottom, 64px);\n\tmax-width: 960px;\n\tcolor: var(--theme--foreground-accent, #172940);\n\tfont-size: 15px;\n\tline-height: 1.5;\n}\n.gg-card[data-v-69160e19] {\n\tmargin: 0 0 24px;\n\tpadding: 20px;\n\tborder: var(--theme--border-width, 2px) solid var(--theme--border-color-subdued, #e4eaf1);\n\tborder-radius: var(--theme--border-radius, 6px);\n\tbackground: var(--theme--background, #ffffff);\n}\n.gg-label[data-v-69160e19] {\n\tmargin: 0;\n\tfont-size: 16px;\n\tfont-weight: 600;\n\tcolor: var(--theme--foreground, #4f5464);\n}\n.gg-big[data-v-69160e19] {\n\tmargin: 8px 0;\n\tfont-size: clamp(36px, 10vw, 64px);\n}\n.gg-h2[data-v-69160e19] {\n\tmargin: 0 0 12px;\n\tfont-size: 22px;\n\tfont-weight: 700;\n\tline-height: 1.25;\n}\n.gg-h3[data-v-69160e19] {\n\tmargin: 16px 0 8px;\n\tfont-size: 17px;\n\tfont-weight: 700;\n}\n.gg-lead[data-v-69160e19] {\n\tfont-size: 17px;\n}\n.gg p[data-v-69160e19] {\n\tmargin: 0 0 12px;\n}\n.gg ul[data-v-69160e19] {\n\tmargin: 0 0 12px;\n\tpadding-left: 20px;\n\tlist-style: disc;\n}\n.gg-reasons li[data-v-69160e19],\n.gg-sentences li[data-v-69160e19] {\n\tmargin-bottom: 6px;\n}\n.gg-muted[data-v-69160e19] {\n\tcolor: var(--theme--foreground, #4f5464);\n}\n.gg-small[data-v-69160e19] {\n\tfont-size: 13px;\n}\n.gg-block[data-v-69160e19] {\n\tdisplay: block;\n}\n.gg-sr[data-v-69160e19] {\n\tposition: absolute;\n\twidth: 1px;\n\theight: 1px;\n\toverflow: hidden;\n\tclip: rect(0 0 0 0);\n\twhite-space: nowrap;\n}\n.gg-hash[data-v-69160e19],\n.gg-pre[data-v-69160e19] {\n\tfont-family: var(--theme--fonts--monospace--font-family, ui-monospace, monospace);\n\tfont-size: 13px;\n\toverflow-wrap: anywhere;\n\tword-break: break-all;\n}\n.gg code[data-v-69160e19] {\n\tpadding: 0 4px;\n\tborder-radius: 4px;\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-pre[data-v-69160e19] {\n\tmax-height: 320px;\n\toverflow: auto;\n\tpadding: 8px;\n\twhite-space: pre-wrap;\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-totals[data-v-69160e19] {\n\tdisplay: flex;\n\tflex-wrap: wrap;\n\tgap: 12px;\n\tmargin: 0 0 16px;\n}\n.gg-totals div[data-v-69160e19] {\n\tdisplay: flex;\n\tflex-direction: column;\n\tflex: 1 1 140px;\n\tpadding: 12px;\n\tborder-radius: var(--theme--border-radius, 6px);\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-totals dt[data-v-69160e19] {\n\tdisplay: block;\n\tfont-size: 13px;\n\tfont-weight: 600;\n\tcolor: var(--theme--foreground, #4f5464);\n}\n.gg-totals dd[data-v-69160e19] {\n\tdisplay: block;\n\tmargin: 0;\n\tcolor: var(--theme--foreground-accent, #172940);\n\toverflow: visible;\n\twhite-space: nowrap;\n\ttext-overflow: clip;\n\tfont-size: 24px;\n\tfont-weight: 800;\n\tfont-variant-numeric: tabular-nums;\n}\n.gg-scroll[data-v-69160e19] {\n\tmax-width: 100%;\n\toverflow-x: auto;\n}\n.gg-table[data-v-69160e19] {\n\tborder-collapse: collapse;\n\tmargin: 8px 0 16px;\n\tmin-width: min(100%, 480px);\n}\n.gg-table caption[data-v-69160e19] {\n\tpadding: 4px 0;\n\ttext-align: left;\n\tfont-weight: 600;\n}\n.gg-table th[data-v-69160e19],\n.gg-table td[data-v-69160e19] {\n\tpadding: 6px 8px;\n\tborder-bottom: 1px solid var(--theme--border-color-subdued, #e4eaf1);\n\ttext-align: left;\n\tvertical-align: top;\n}\n.gg-table thead th[data-v-69160e19] {\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-num[data-v-69160e19] {\n\ttext-align: right !important;\n\tfont-variant-numeric: tabular-nums;\n}\n.gg-mark[data-v-69160e19] {\n\ttext-align: center !important;\n}\n.gg-nowrap[data-v-69160e19] {\n\twhite-space: nowrap;\n}\n.gg-details[data-v-69160e19] {\n\tmargin: 8px 0;\n}\n.gg-details summary[data-v-69160e19] {\n\tcursor: pointer;\n\tfont-weight: 600;\n\tpadding: 4px 0;\n}\n.gg-form[data-v-69160e19] {\n\tdisplay: flex;\n\tflex-direction: column;\n\talign-items: flex-start;\n\tgap: 8px;\n\tmargin: 12px 0;\n}\n.gg-form label[data-v-69160e19] {\n\tfont-weight: 600;\n}\n.gg-input[data-v-69160e19] {\n\twidth: 100%;\n\tmax-width: 420px;\n\tpadding: 10px 12px;\n\tborder: var(--theme--border-width, 2px) solid var(--theme--form--field--input--border-color, #d3dae4);\n\tborder-radius: var(--theme--border-radius, 6px);\n\tbackground: var(--theme--form--field--input--background, #ffffff);\n\tcolor: var(--theme--foreground, #172940);\n\tfont-family: var(--theme--fonts--monospace--font-family, ui-monospace, monospace);\n\tfont-size: 15px;\n}\n.gg-input[aria-invalid='true'][data-v-69160e19] {\n\tborder-color: #b3261e;\n}\n.gg-button[data-v-69160e19] {\n\tmin-height: 44px;\n\tpadding: 8px 18px;\n\tborder: 0;\n\tborder-radius: var(--theme--border-radius, 6px);\n\tbackground: var(--theme--primary, #6644ff);\n\tcolor: var(--foreground-inverted, #ffffff);\n\tfont-weight: 600;\n\tfont-size: 15px;\n\tcursor: pointer;\n}\n.gg-secondary[data-v-69160e19] {\n\tbackground: var(--theme--background-normal, #f0f4f9);\n\tcolor: var(--theme--foreground, #172940);\n\tborder: var(--theme--border-width, 2px) solid var(--theme--border-color, #d3dae4);\n}\n.gg-button[data-v-69160e19]:disabled {\n\topacity: 0.55;\n\tcursor: not-allowed;\n}\n.gg-button[data-v-69160e19]:focus-visible,\n.gg-input[data-v-69160e19]:focus-visible,\n.gg-link[data-v-69160e19]:focus-visible,\n.gg-details summary[data-v-69160e19]:focus-visible {\n\toutline: 3px solid var(--theme--primary, #6644ff);\n\toutline-offset: 2px;\n}\n.gg-link[data-v-69160e19] {\n\tpadding: 0;\n\tborder: 0;\n\tbackground: none;\n\tcolor: var(--theme--primary, #6644ff);\n\ttext-decoration: underline;\n\tcursor: pointer;\n\tfont: inherit;\n}\n.gg-notice[data-v-69160e19] {\n\tpadding: 10px 12px;\n\tborder-left: 4px solid #8a5300;\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-error[data-v-69160e19] {\n\tpadding: 10px 12px;\n\tborder-left: 4px solid #b3261e;\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-ok[data-v-69160e19] {\n\tcolor: #1b6e2a;\n\tfont-weight: 700;\n}\n.gg-bad[data-v-69160e19] {\n\tcolor: #b3261e;\n\tfont-weight: 700;\n}\n.gg-keys li[data-v-69160e19] {\n\tmargin-bottom: 4px;\n}\n@media (max-width: 480px) {\n.gg[data-v-69160e19] {\n\t\tpadding: 0 12px 32px;\n}\n.gg-card[data-v-69160e19] {\n\t\tpadding: 14px;\n}\n}\n";
+var css$1 = "\n.gg[data-v-0ac7721d] {\n\tpadding: 0 var(--content-padding, 32px) var(--content-padding-bottom, 64px);\n\tmax-width: 960px;\n\tcolor: var(--theme--foreground-accent, #172940);\n\tfont-size: 15px;\n\tline-height: 1.5;\n}\n.gg-card[data-v-0ac7721d] {\n\tmargin: 0 0 24px;\n\tpadding: 20px;\n\tborder: var(--theme--border-width, 2px) solid var(--theme--border-color-subdued, #e4eaf1);\n\tborder-radius: var(--theme--border-radius, 6px);\n\tbackground: var(--theme--background, #ffffff);\n}\n.gg-label[data-v-0ac7721d] {\n\tmargin: 0;\n\tfont-size: 16px;\n\tfont-weight: 600;\n\tcolor: var(--theme--foreground, #4f5464);\n}\n.gg-big[data-v-0ac7721d] {\n\tmargin: 8px 0;\n\tfont-size: clamp(36px, 10vw, 64px);\n}\n.gg-h2[data-v-0ac7721d] {\n\tmargin: 0 0 12px;\n\tfont-size: 22px;\n\tfont-weight: 700;\n\tline-height: 1.25;\n}\n.gg-h3[data-v-0ac7721d] {\n\tmargin: 16px 0 8px;\n\tfont-size: 17px;\n\tfont-weight: 700;\n}\n.gg-lead[data-v-0ac7721d] {\n\tfont-size: 17px;\n}\n.gg p[data-v-0ac7721d] {\n\tmargin: 0 0 12px;\n}\n.gg ul[data-v-0ac7721d] {\n\tmargin: 0 0 12px;\n\tpadding-left: 20px;\n\tlist-style: disc;\n}\n.gg-reasons li[data-v-0ac7721d],\n.gg-sentences li[data-v-0ac7721d] {\n\tmargin-bottom: 6px;\n}\n.gg-muted[data-v-0ac7721d] {\n\tcolor: var(--theme--foreground, #4f5464);\n}\n.gg-small[data-v-0ac7721d] {\n\tfont-size: 13px;\n}\n.gg-block[data-v-0ac7721d] {\n\tdisplay: block;\n}\n.gg-sr[data-v-0ac7721d] {\n\tposition: absolute;\n\twidth: 1px;\n\theight: 1px;\n\toverflow: hidden;\n\tclip: rect(0 0 0 0);\n\twhite-space: nowrap;\n}\n.gg-hash[data-v-0ac7721d],\n.gg-pre[data-v-0ac7721d] {\n\tfont-family: var(--theme--fonts--monospace--font-family, ui-monospace, monospace);\n\tfont-size: 13px;\n\toverflow-wrap: anywhere;\n\tword-break: break-all;\n}\n.gg code[data-v-0ac7721d] {\n\tpadding: 0 4px;\n\tborder-radius: 4px;\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-pre[data-v-0ac7721d] {\n\tmax-height: 320px;\n\toverflow: auto;\n\tpadding: 8px;\n\twhite-space: pre-wrap;\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-totals[data-v-0ac7721d] {\n\tdisplay: flex;\n\tflex-wrap: wrap;\n\tgap: 12px;\n\tmargin: 0 0 16px;\n}\n.gg-totals div[data-v-0ac7721d] {\n\tdisplay: flex;\n\tflex-direction: column;\n\tflex: 1 1 140px;\n\tpadding: 12px;\n\tborder-radius: var(--theme--border-radius, 6px);\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-totals dt[data-v-0ac7721d] {\n\tdisplay: block;\n\tfont-size: 13px;\n\tfont-weight: 600;\n\tcolor: var(--theme--foreground, #4f5464);\n}\n.gg-totals dd[data-v-0ac7721d] {\n\tdisplay: block;\n\tmargin: 0;\n\tcolor: var(--theme--foreground-accent, #172940);\n\toverflow: visible;\n\twhite-space: nowrap;\n\ttext-overflow: clip;\n\tfont-size: 24px;\n\tfont-weight: 800;\n\tfont-variant-numeric: tabular-nums;\n}\n.gg-scroll[data-v-0ac7721d] {\n\tmax-width: 100%;\n\toverflow-x: auto;\n}\n.gg-table[data-v-0ac7721d] {\n\tborder-collapse: collapse;\n\tmargin: 8px 0 16px;\n\tmin-width: min(100%, 480px);\n}\n.gg-table caption[data-v-0ac7721d] {\n\tpadding: 4px 0;\n\ttext-align: left;\n\tfont-weight: 600;\n}\n.gg-table th[data-v-0ac7721d],\n.gg-table td[data-v-0ac7721d] {\n\tpadding: 6px 8px;\n\tborder-bottom: 1px solid var(--theme--border-color-subdued, #e4eaf1);\n\ttext-align: left;\n\tvertical-align: top;\n}\n.gg-table thead th[data-v-0ac7721d] {\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-num[data-v-0ac7721d] {\n\ttext-align: right !important;\n\tfont-variant-numeric: tabular-nums;\n}\n.gg-mark[data-v-0ac7721d] {\n\ttext-align: center !important;\n}\n.gg-nowrap[data-v-0ac7721d] {\n\twhite-space: nowrap;\n}\n.gg-details[data-v-0ac7721d] {\n\tmargin: 8px 0;\n}\n.gg-details summary[data-v-0ac7721d] {\n\tcursor: pointer;\n\tfont-weight: 600;\n\tpadding: 4px 0;\n}\n.gg-form[data-v-0ac7721d] {\n\tdisplay: flex;\n\tflex-direction: column;\n\talign-items: flex-start;\n\tgap: 8px;\n\tmargin: 12px 0;\n}\n.gg-form label[data-v-0ac7721d] {\n\tfont-weight: 600;\n}\n.gg-input[data-v-0ac7721d] {\n\twidth: 100%;\n\tmax-width: 420px;\n\tpadding: 10px 12px;\n\tborder: var(--theme--border-width, 2px) solid var(--theme--form--field--input--border-color, #d3dae4);\n\tborder-radius: var(--theme--border-radius, 6px);\n\tbackground: var(--theme--form--field--input--background, #ffffff);\n\tcolor: var(--theme--foreground, #172940);\n\tfont-family: var(--theme--fonts--monospace--font-family, ui-monospace, monospace);\n\tfont-size: 15px;\n}\n.gg-input[aria-invalid='true'][data-v-0ac7721d] {\n\tborder-color: #b3261e;\n}\n.gg-button[data-v-0ac7721d] {\n\tmin-height: 44px;\n\tpadding: 8px 18px;\n\tborder: 0;\n\tborder-radius: var(--theme--border-radius, 6px);\n\tbackground: var(--theme--primary, #6644ff);\n\tcolor: var(--foreground-inverted, #ffffff);\n\tfont-weight: 600;\n\tfont-size: 15px;\n\tcursor: pointer;\n}\n.gg-secondary[data-v-0ac7721d] {\n\tbackground: var(--theme--background-normal, #f0f4f9);\n\tcolor: var(--theme--foreground, #172940);\n\tborder: var(--theme--border-width, 2px) solid var(--theme--border-color, #d3dae4);\n}\n.gg-button[data-v-0ac7721d]:disabled {\n\topacity: 0.55;\n\tcursor: not-allowed;\n}\n.gg-button[data-v-0ac7721d]:focus-visible,\n.gg-input[data-v-0ac7721d]:focus-visible,\n.gg-link[data-v-0ac7721d]:focus-visible,\n.gg-details summary[data-v-0ac7721d]:focus-visible {\n\toutline: 3px solid var(--theme--primary, #6644ff);\n\toutline-offset: 2px;\n}\n.gg-link[data-v-0ac7721d] {\n\tpadding: 0;\n\tborder: 0;\n\tbackground: none;\n\tcolor: var(--theme--primary, #6644ff);\n\ttext-decoration: underline;\n\tcursor: pointer;\n\tfont: inherit;\n}\n.gg-notice[data-v-0ac7721d] {\n\tpadding: 10px 12px;\n\tborder-left: 4px solid #8a5300;\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-error[data-v-0ac7721d] {\n\tpadding: 10px 12px;\n\tborder-left: 4px solid #b3261e;\n\tbackground: var(--theme--background-normal, #f0f4f9);\n}\n.gg-ok[data-v-0ac7721d] {\n\tcolor: #1b6e2a;\n\tfont-weight: 700;\n}\n.gg-bad[data-v-0ac7721d] {\n\tcolor: #b3261e;\n\tfont-weight: 700;\n}\n.gg-keys li[data-v-0ac7721d] {\n\tmargin-bottom: 4px;\n}\n@media (max-width: 480px) {\n.gg[data-v-0ac7721d] {\n\t\tpadding: 0 12px 32px;\n}\n.gg-card[data-v-0ac7721d] {\n\t\tpadding: 14px;\n}\n}\n";
 n(css$1,{});
 
 var _export_sfc = (sfc, props) => {
@@ -583,7 +591,7 @@ return (_ctx, _cache) => {
       createElementVNode("div", _hoisted_1$1, [
         createCommentVNode(" The gate's word "),
         createElementVNode("section", _hoisted_2$1, [
-          _cache[8] || (_cache[8] = createElementVNode("h2", {
+          _cache[9] || (_cache[9] = createElementVNode("h2", {
             id: "gg-gate-heading",
             class: "gg-label"
           }, "The gate says", -1 /* CACHED */)),
@@ -599,26 +607,34 @@ return (_ctx, _cache) => {
             : createCommentVNode("v-if", true),
           (status.value && status.value.proposal)
             ? (openBlock(), createElementBlock("p", _hoisted_6, [
-                _cache[5] || (_cache[5] = createTextVNode(" Proposal ", -1 /* CACHED */)),
+                _cache[6] || (_cache[6] = createTextVNode(" Proposal ", -1 /* CACHED */)),
                 createElementVNode("strong", null, toDisplayString(status.value.proposal), 1 /* TEXT */),
                 (status.value.approval)
                   ? (openBlock(), createElementBlock(Fragment, { key: 0 }, [
-                      _cache[1] || (_cache[1] = createTextVNode(", approved by approval ", -1 /* CACHED */)),
-                      createElementVNode("strong", null, toDisplayString(status.value.approval), 1 /* TEXT */)
+                      _cache[2] || (_cache[2] = createTextVNode(", approved by ", -1 /* CACHED */)),
+                      (status.value.approvers && status.value.approvers.length)
+                        ? (openBlock(), createElementBlock(Fragment, { key: 0 }, [
+                            createElementVNode("strong", null, toDisplayString(status.value.approvers.join(' and ')), 1 /* TEXT */),
+                            createTextVNode(" (approval " + toDisplayString((status.value.approvals && status.value.approvals.length ? status.value.approvals : [status.value.approval]).join(', ')) + ")", 1 /* TEXT */)
+                          ], 64 /* STABLE_FRAGMENT */))
+                        : (openBlock(), createElementBlock(Fragment, { key: 1 }, [
+                            _cache[1] || (_cache[1] = createTextVNode("approval ", -1 /* CACHED */)),
+                            createElementVNode("strong", null, toDisplayString(status.value.approval), 1 /* TEXT */)
+                          ], 64 /* STABLE_FRAGMENT */))
                     ], 64 /* STABLE_FRAGMENT */))
                   : createCommentVNode("v-if", true),
                 (status.value.rollout)
                   ? (openBlock(), createElementBlock(Fragment, { key: 1 }, [
-                      _cache[2] || (_cache[2] = createTextVNode(", rollout ", -1 /* CACHED */)),
+                      _cache[3] || (_cache[3] = createTextVNode(", rollout ", -1 /* CACHED */)),
                       createElementVNode("strong", null, toDisplayString(status.value.rollout), 1 /* TEXT */)
                     ], 64 /* STABLE_FRAGMENT */))
                   : createCommentVNode("v-if", true),
-                _cache[6] || (_cache[6] = createTextVNode(". ", -1 /* CACHED */)),
+                _cache[7] || (_cache[7] = createTextVNode(". ", -1 /* CACHED */)),
                 (typeof status.value.gap === 'number')
                   ? (openBlock(), createElementBlock(Fragment, { key: 2 }, [
-                      _cache[3] || (_cache[3] = createTextVNode(" Ownership gap now: ", -1 /* CACHED */)),
+                      _cache[4] || (_cache[4] = createTextVNode(" Ownership gap now: ", -1 /* CACHED */)),
                       createElementVNode("strong", null, toDisplayString(status.value.gap), 1 /* TEXT */),
-                      _cache[4] || (_cache[4] = createTextVNode(". ", -1 /* CACHED */))
+                      _cache[5] || (_cache[5] = createTextVNode(". ", -1 /* CACHED */))
                     ], 64 /* STABLE_FRAGMENT */))
                   : createCommentVNode("v-if", true)
               ]))
@@ -640,7 +656,7 @@ return (_ctx, _cache) => {
             : createCommentVNode("v-if", true),
           (notes.value.length)
             ? (openBlock(), createElementBlock(Fragment, { key: 3 }, [
-                _cache[7] || (_cache[7] = createElementVNode("h3", { class: "gg-h3" }, "Notes", -1 /* CACHED */)),
+                _cache[8] || (_cache[8] = createElementVNode("h3", { class: "gg-h3" }, "Notes", -1 /* CACHED */)),
                 createElementVNode("ul", null, [
                   (openBlock(true), createElementBlock(Fragment, null, renderList(notes.value, (n, i) => {
                     return (openBlock(), createElementBlock("li", { key: i }, toDisplayString(n), 1 /* TEXT */))
@@ -675,19 +691,19 @@ return (_ctx, _cache) => {
                 ]),
                 createElementVNode("dl", _hoisted_15, [
                   createElementVNode("div", null, [
-                    _cache[9] || (_cache[9] = createElementVNode("dt", null, "Slots", -1 /* CACHED */)),
+                    _cache[10] || (_cache[10] = createElementVNode("dt", null, "Slots", -1 /* CACHED */)),
                     createElementVNode("dd", null, toDisplayString(slotCount.value), 1 /* TEXT */)
                   ]),
                   createElementVNode("div", null, [
-                    _cache[10] || (_cache[10] = createElementVNode("dt", null, "Authorities", -1 /* CACHED */)),
+                    _cache[11] || (_cache[11] = createElementVNode("dt", null, "Authorities", -1 /* CACHED */)),
                     createElementVNode("dd", null, toDisplayString(authorities.value.length), 1 /* TEXT */)
                   ]),
                   createElementVNode("div", null, [
-                    _cache[13] || (_cache[13] = createElementVNode("dt", null, "Ownership gap", -1 /* CACHED */)),
+                    _cache[14] || (_cache[14] = createElementVNode("dt", null, "Ownership gap", -1 /* CACHED */)),
                     createElementVNode("dd", null, [
                       createTextVNode(toDisplayString(proposal.value.gap_before) + " ", 1 /* TEXT */),
-                      _cache[11] || (_cache[11] = createElementVNode("span", { "aria-hidden": "true" }, "→", -1 /* CACHED */)),
-                      _cache[12] || (_cache[12] = createElementVNode("span", { class: "gg-sr" }, "becomes", -1 /* CACHED */)),
+                      _cache[12] || (_cache[12] = createElementVNode("span", { "aria-hidden": "true" }, "→", -1 /* CACHED */)),
+                      _cache[13] || (_cache[13] = createElementVNode("span", { class: "gg-sr" }, "becomes", -1 /* CACHED */)),
                       createTextVNode(" " + toDisplayString(proposal.value.predicted_gap), 1 /* TEXT */)
                     ])
                   ])
@@ -699,16 +715,16 @@ return (_ctx, _cache) => {
                         createTextVNode(": it never writes the protected collections (" + toDisplayString(protectedList.value.join(', ')) + ")", 1 /* TEXT */)
                       ], 64 /* STABLE_FRAGMENT */))
                     : createCommentVNode("v-if", true),
-                  _cache[14] || (_cache[14] = createTextVNode(", and it never changes how apps, workflows or screens behave. ", -1 /* CACHED */))
+                  _cache[15] || (_cache[15] = createTextVNode(", and it never changes how apps, workflows or screens behave. ", -1 /* CACHED */))
                 ]),
                 createElementVNode("p", null, [
-                  _cache[15] || (_cache[15] = createTextVNode(" Proposal hash (the approval names exactly this): ", -1 /* CACHED */)),
+                  _cache[16] || (_cache[16] = createTextVNode(" Proposal hash (the approval names exactly this): ", -1 /* CACHED */)),
                   createElementVNode("code", _hoisted_16, toDisplayString(proposal.value.sha256), 1 /* TEXT */)
                 ]),
                 createElementVNode("div", _hoisted_17, [
                   createElementVNode("table", _hoisted_18, [
-                    _cache[16] || (_cache[16] = createElementVNode("caption", null, "Authority by authority", -1 /* CACHED */)),
-                    _cache[17] || (_cache[17] = createElementVNode("thead", null, [
+                    _cache[17] || (_cache[17] = createElementVNode("caption", null, "Authority by authority", -1 /* CACHED */)),
+                    _cache[18] || (_cache[18] = createElementVNode("thead", null, [
                       createElementVNode("tr", null, [
                         createElementVNode("th", { scope: "col" }, "Authority"),
                         createElementVNode("th", {
@@ -745,7 +761,7 @@ return (_ctx, _cache) => {
                         createElementVNode("caption", _hoisted_24, "Collection by collection, duty by duty (✓: " + toDisplayString(a.authority) + " becomes accountable)", 1 /* TEXT */),
                         createElementVNode("thead", null, [
                           createElementVNode("tr", null, [
-                            _cache[18] || (_cache[18] = createElementVNode("th", { scope: "col" }, "Collection", -1 /* CACHED */)),
+                            _cache[19] || (_cache[19] = createElementVNode("th", { scope: "col" }, "Collection", -1 /* CACHED */)),
                             (openBlock(true), createElementBlock(Fragment, null, renderList(duties.value, (d) => {
                               return (openBlock(), createElementBlock("th", {
                                 key: d,
@@ -766,12 +782,12 @@ return (_ctx, _cache) => {
                                 }, [
                                   (ds.includes(d))
                                     ? (openBlock(), createElementBlock(Fragment, { key: 0 }, [
-                                        _cache[19] || (_cache[19] = createElementVNode("span", { "aria-hidden": "true" }, "✓", -1 /* CACHED */)),
-                                        _cache[20] || (_cache[20] = createElementVNode("span", { class: "gg-sr" }, "yes", -1 /* CACHED */))
+                                        _cache[20] || (_cache[20] = createElementVNode("span", { "aria-hidden": "true" }, "✓", -1 /* CACHED */)),
+                                        _cache[21] || (_cache[21] = createElementVNode("span", { class: "gg-sr" }, "yes", -1 /* CACHED */))
                                       ], 64 /* STABLE_FRAGMENT */))
                                     : (openBlock(), createElementBlock(Fragment, { key: 1 }, [
-                                        _cache[21] || (_cache[21] = createElementVNode("span", { "aria-hidden": "true" }, "–", -1 /* CACHED */)),
-                                        _cache[22] || (_cache[22] = createElementVNode("span", { class: "gg-sr" }, "no", -1 /* CACHED */))
+                                        _cache[22] || (_cache[22] = createElementVNode("span", { "aria-hidden": "true" }, "–", -1 /* CACHED */)),
+                                        _cache[23] || (_cache[23] = createElementVNode("span", { class: "gg-sr" }, "no", -1 /* CACHED */))
                                       ], 64 /* STABLE_FRAGMENT */))
                                 ]))
                               }), 128 /* KEYED_FRAGMENT */))
@@ -787,7 +803,7 @@ return (_ctx, _cache) => {
         ]),
         createCommentVNode(" Approve "),
         createElementVNode("section", _hoisted_26, [
-          _cache[32] || (_cache[32] = createElementVNode("h2", {
+          _cache[33] || (_cache[33] = createElementVNode("h2", {
             id: "gg-approve-heading",
             class: "gg-h2"
           }, "Approve", -1 /* CACHED */)),
@@ -802,13 +818,13 @@ return (_ctx, _cache) => {
                       ? (openBlock(), createElementBlock("p", _hoisted_30, "This proposal is in place already; there is nothing to approve."))
                       : (openBlock(), createElementBlock(Fragment, { key: 2 }, [
                           createElementVNode("p", null, [
-                            _cache[23] || (_cache[23] = createTextVNode(" You approve proposal ", -1 /* CACHED */)),
+                            _cache[24] || (_cache[24] = createTextVNode(" You approve proposal ", -1 /* CACHED */)),
                             createElementVNode("strong", null, toDisplayString(proposal.value.id), 1 /* TEXT */),
-                            _cache[24] || (_cache[24] = createTextVNode(" with hash ", -1 /* CACHED */)),
+                            _cache[25] || (_cache[25] = createTextVNode(" with hash ", -1 /* CACHED */)),
                             createElementVNode("code", _hoisted_31, toDisplayString(proposal.value.sha256), 1 /* TEXT */),
-                            _cache[25] || (_cache[25] = createTextVNode(". Your passkey signs the approval; Directus records that you made it. To confirm, type the approval id ", -1 /* CACHED */)),
+                            _cache[26] || (_cache[26] = createTextVNode(". Your passkey signs the approval; Directus records that you made it. To confirm, type the approval id ", -1 /* CACHED */)),
                             createElementVNode("code", null, toDisplayString(proposal.value.approval_id), 1 /* TEXT */),
-                            _cache[26] || (_cache[26] = createTextVNode(". ", -1 /* CACHED */))
+                            _cache[27] || (_cache[27] = createTextVNode(". ", -1 /* CACHED */))
                           ]),
                           (obstacle.value)
                             ? (openBlock(), createElementBlock("p", _hoisted_32, toDisplayString(obstacle.value), 1 /* TEXT */))
@@ -817,7 +833,7 @@ return (_ctx, _cache) => {
                             class: "gg-form",
                             onSubmit: withModifiers(approve, ["prevent"])
                           }, [
-                            _cache[27] || (_cache[27] = createElementVNode("label", { for: "gg-typed-id" }, "Type the approval id", -1 /* CACHED */)),
+                            _cache[28] || (_cache[28] = createElementVNode("label", { for: "gg-typed-id" }, "Type the approval id", -1 /* CACHED */)),
                             withDirectives(createElementVNode("input", {
                               id: "gg-typed-id",
                               "onUpdate:modelValue": _cache[0] || (_cache[0] = $event => ((typedId).value = $event)),
@@ -848,9 +864,9 @@ return (_ctx, _cache) => {
                           ], 32 /* NEED_HYDRATION */),
                           (payload.value)
                             ? (openBlock(), createElementBlock("details", _hoisted_37, [
-                                _cache[29] || (_cache[29] = createElementVNode("summary", null, "What your passkey signed", -1 /* CACHED */)),
+                                _cache[30] || (_cache[30] = createElementVNode("summary", null, "What your passkey signed", -1 /* CACHED */)),
                                 createElementVNode("p", _hoisted_38, [
-                                  _cache[28] || (_cache[28] = createTextVNode("Challenge (SHA-256 of the payload): ", -1 /* CACHED */)),
+                                  _cache[29] || (_cache[29] = createTextVNode("Challenge (SHA-256 of the payload): ", -1 /* CACHED */)),
                                   createElementVNode("code", _hoisted_39, toDisplayString(payload.value.challenge), 1 /* TEXT */)
                                 ]),
                                 createElementVNode("pre", _hoisted_40, toDisplayString(payload.value.payload), 1 /* TEXT */)
@@ -866,8 +882,8 @@ return (_ctx, _cache) => {
             : createCommentVNode("v-if", true),
           (me.value && !me.value.agent)
             ? (openBlock(), createElementBlock(Fragment, { key: 5 }, [
-                _cache[30] || (_cache[30] = createElementVNode("h3", { class: "gg-h3" }, "Your passkeys", -1 /* CACHED */)),
-                _cache[31] || (_cache[31] = createElementVNode("p", { class: "gg-muted" }, [
+                _cache[31] || (_cache[31] = createElementVNode("h3", { class: "gg-h3" }, "Your passkeys", -1 /* CACHED */)),
+                _cache[32] || (_cache[32] = createElementVNode("p", { class: "gg-muted" }, [
                   createTextVNode(" A passkey counts for approvals only after an operator adds it to the allowed signers file ("),
                   createElementVNode("code", null, "[approvals] allowed_signers"),
                   createTextVNode(" in govgate.toml). Registering it here does not make it trusted. ")
@@ -904,7 +920,7 @@ return (_ctx, _cache) => {
         ]),
         createCommentVNode(" The last report "),
         createElementVNode("section", _hoisted_50, [
-          _cache[33] || (_cache[33] = createElementVNode("h2", {
+          _cache[34] || (_cache[34] = createElementVNode("h2", {
             id: "gg-report-heading",
             class: "gg-h2"
           }, "The last rollout", -1 /* CACHED */)),
@@ -918,7 +934,7 @@ return (_ctx, _cache) => {
         ]),
         createCommentVNode(" The audit trail "),
         createElementVNode("section", _hoisted_53, [
-          _cache[37] || (_cache[37] = createElementVNode("h2", {
+          _cache[38] || (_cache[38] = createElementVNode("h2", {
             id: "gg-audit-heading",
             class: "gg-h2"
           }, "Audit trail", -1 /* CACHED */)),
@@ -928,17 +944,17 @@ return (_ctx, _cache) => {
               ? (openBlock(), createElementBlock(Fragment, { key: 1 }, [
                   (audit.value.chain && audit.value.chain.ok)
                     ? (openBlock(), createElementBlock("p", _hoisted_55, [
-                        _cache[34] || (_cache[34] = createElementVNode("span", { class: "gg-ok" }, "Chain intact", -1 /* CACHED */)),
+                        _cache[35] || (_cache[35] = createElementVNode("span", { class: "gg-ok" }, "Chain intact", -1 /* CACHED */)),
                         createTextVNode(": all " + toDisplayString(audit.value.chain.rows) + " events are as they were written; none was edited or removed. ", 1 /* TEXT */)
                       ]))
                     : (openBlock(), createElementBlock("p", _hoisted_56, [
-                        _cache[35] || (_cache[35] = createElementVNode("span", { class: "gg-bad" }, "Chain BROKEN", -1 /* CACHED */)),
+                        _cache[36] || (_cache[36] = createElementVNode("span", { class: "gg-bad" }, "Chain BROKEN", -1 /* CACHED */)),
                         createTextVNode(": " + toDisplayString(audit.value.chain && audit.value.chain.problem), 1 /* TEXT */)
                       ])),
                   createElementVNode("div", _hoisted_57, [
                     createElementVNode("table", _hoisted_58, [
                       createElementVNode("caption", null, "The newest " + toDisplayString(events.value.length) + " events, newest first", 1 /* TEXT */),
-                      _cache[36] || (_cache[36] = createElementVNode("thead", null, [
+                      _cache[37] || (_cache[37] = createElementVNode("thead", null, [
                         createElementVNode("tr", null, [
                           createElementVNode("th", {
                             scope: "col",
@@ -976,7 +992,7 @@ return (_ctx, _cache) => {
 }
 
 };
-var GovernancePage = /*#__PURE__*/_export_sfc(_sfc_main$1, [['__scopeId',"data-v-69160e19"]]);
+var GovernancePage = /*#__PURE__*/_export_sfc(_sfc_main$1, [['__scopeId',"data-v-0ac7721d"]]);
 
 // Module `governance`: the gate's word, what approving changes, approval with a passkey,
 // the last report and the audit trail, inside the Directus app.

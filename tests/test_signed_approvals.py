@@ -408,3 +408,9 @@ def test_govgate_passkeys_prints_the_line_an_operator_copies_into_the_trust_root
     assert listed["passkeys"][0]["line"] == passkey.line(APPROVER)
     nowhere = gg("--db", lab.url, "passkeys")
     assert nowhere.code == 2 and "--rp-id" in nowhere.err
+
+
+def test_requiring_signatures_later_leaves_a_rollout_made_before_applied(lab):
+    insert_approval(lab)  # unsigned, made in the Directus app
+    api.apply(lab.settings)
+    assert gate(with_settings(lab, require_signature=True))["status"] == "APPLIED"

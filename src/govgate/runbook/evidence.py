@@ -145,7 +145,7 @@ def check(
     reasons: list[Reason] = []
     until = not_after(approval, proposal, settings)
     found = stored(conn, approval.id)
-    if found is None and settings.require_signature:
+    if found is None and settings.require_signature and not used:  # asked of new approvals
         reasons.append(
             Reason(
                 "signature-required",
@@ -160,7 +160,7 @@ def check(
         why, signed = _signature_reasons(conn, settings, proposal, approval, approver, found)
         reasons += why
     if signed is not None and not reasons:  # what was signed bounds it too
-        signed_until = datetime.fromisoformat(signed.not_after.replace("Z", "+00:00"))
+        signed_until = _parse(signed.not_after)
         until = signed_until if until is None else min(until, signed_until)
     if not used and until is None:
         reasons.append(
@@ -298,7 +298,13 @@ def _refusal(exc: SignatureError) -> tuple[str, str]:
 
 
 def _parse(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    """A signed time (UTC, ISO 8601); one that does not read as such is the far past, so an
+    approval whose payload says it cannot be used."""
+    try:
+        parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _changed_fields(

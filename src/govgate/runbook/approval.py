@@ -53,8 +53,7 @@ def find_approvals(
             Reason(
                 "no-approval",
                 f"no approval exists for proposal {proposal.id}",
-                f"a human ratifies it: `govgate ratify {proposal.id}`"
-                + (" or creates the approval in the Directus app" if directus else ""),
+                _how_to_ratify(proposal.id, directus, bool(settings.directus_url)),
             )
         ]
     proposer = proposer_of(conn, proposal.id, directus)
@@ -85,6 +84,14 @@ def find_approvals(
             )
         )
     return None, problems
+
+
+def _how_to_ratify(proposal_id: str, directus: bool, server: bool) -> str:
+    if directus and not server:  # a Directus database with no server to ask: only signed
+        return f"a human ratifies it, signing: `govgate ratify {proposal_id} --sign-key KEY`"
+    return f"a human ratifies it: `govgate ratify {proposal_id}`" + (
+        " or approves it in the Directus app" if directus else ""
+    )
 
 
 def _count(n: int) -> str:

@@ -19,14 +19,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from govgate import api
 from govgate.config import Settings
 from govgate.db import schema as s
 from govgate.db.session import session
 from govgate.ops import demo as demo_mod
+from govgate.signing import sshkeys
 from govgate.signing.payload import NAMESPACE
 from govgate.signing.signer import KeySigner
 
@@ -103,21 +101,10 @@ class Case:
 
 def write_key(folder: Path) -> tuple[Path, Path]:
     """An Ed25519 OpenSSH key for the approver in FOLDER, and allowed_signers trusting it."""
-    key = ed25519.Ed25519PrivateKey.generate()
     path = folder / "approver"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        )
-    )
-    path.chmod(0o600)
-    public = key.public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    )
+    public = sshkeys.new_key_file(path, APPROVER)
     signers = folder / "allowed_signers"
-    signers.write_text(f'{APPROVER} namespaces="{NAMESPACE}" {public.decode()}\n')
+    signers.write_text(f'{APPROVER} namespaces="{NAMESPACE}" {public}\n')
     return path, signers
 
 

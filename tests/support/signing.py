@@ -19,9 +19,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
+from govgate.signing import sshkeys
 from govgate.signing.payload import NAMESPACE
 from govgate.signing.signer import KeySigner
 
@@ -43,20 +41,8 @@ def folder() -> Path:
 @cache
 def key_path(principal: str) -> Path:
     """The private key file of PRINCIPAL (its public half beside it, `.pub`)."""
-    key = ed25519.Ed25519PrivateKey.generate()
     path = folder() / principal.replace("@", "_at_")
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        )
-    )
-    path.chmod(0o600)
-    public = key.public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    )
-    Path(f"{path}.pub").write_text(public.decode() + "\n")
+    sshkeys.new_key_file(path)
     return path
 
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import custody
+from . import custody, evidence
 from . import schema as s
 from .state import canonical_json, sha256_hex
 
@@ -251,9 +251,7 @@ def database_id(conn: Connection) -> str | None:
     """The database's id (os_settings `database_id`), or None when it has none."""
     if not sa.inspect(conn).has_table(s.settings.name):
         return None
-    return conn.execute(
-        sa.select(s.settings.c.value).where(s.settings.c.key == "database_id")
-    ).scalar()
+    return evidence.database_id(conn)
 
 
 def _unrecorded(conn: Connection, trail: list[AuditEvent], directus: bool) -> str | None:

@@ -19,12 +19,11 @@ copied the public key somewhere keeps it valid.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from ..signing import sshkeys
 from ..signing.payload import NAMESPACE
 
 APPROVER = "approver@oneroof.example"
@@ -71,18 +70,8 @@ def write(folder: Path, database: Path) -> tuple[tuple[str, ...], tuple[str, ...
 def _key(path: Path) -> str:
     """The public line of the demo key at PATH, made first when there is none."""
     if not path.exists():
-        key = ed25519.Ed25519PrivateKey.generate()
-        data = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
+        return sshkeys.new_key_file(path, APPROVER)
     private = serialization.load_ssh_private_key(path.read_bytes(), None)
-    line = private.public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    )
-    Path(f"{path}.pub").write_text(f"{line.decode()} {APPROVER}\n")
-    return line.decode()
+    line = sshkeys.public_key_line(sshkeys.public_blob_of(private))
+    Path(f"{path}.pub").write_text(f"{line} {APPROVER}\n")
+    return line

@@ -18,17 +18,22 @@ from sqlalchemy.engine import Connection
 
 from ..config import Settings
 from ..db import schema as s
+from ..db.engine import table_names
 from ..directus import identity
 from . import proposal as prop
 from .evidence import Approval, Person, approval_from_row, check, person
 from .verdict import Reason
 
 
-def approvals_for(conn: Connection, proposal_id: str) -> list[Approval]:
-    """Every approval of PROPOSAL_ID, in id order."""
+def approvals_for(
+    conn: Connection, proposal_id: str, tables: set[str] | None = None
+) -> list[Approval]:
+    """Every approval of PROPOSAL_ID, in id order. TABLES: the database's tables, when the
+    caller listed them already."""
+    tables = table_names(conn) if tables is None else tables
     a = s.approvals.c
     columns = [a.id, a.proposal_id, a.proposal_sha256, a.approved_by, a.statement, a.approved_at]
-    if s.approval_signatures.name in sa.inspect(conn).get_table_names():  # revision v3
+    if s.approval_signatures.name in tables:  # revision v3
         columns.append(a.not_after)
     rows = conn.execute(sa.select(*columns).where(a.proposal_id == proposal_id).order_by(a.id))
     return [approval_from_row(r) for r in rows]
@@ -47,7 +52,8 @@ def find_approvals(
     conn: Connection, settings: Settings, proposal: prop.Proposal, directus: bool
 ) -> tuple[Backing | None, list[Reason]]:
     """The approvals that make PROPOSAL ready (None: not enough) and why others do not count."""
-    found = approvals_for(conn, proposal.id)
+    tables = table_names(conn)  # once: every approval is judged against the same schema
+    found = approvals_for(conn, proposal.id, tables)
     if not found:
         return None, [
             Reason(
@@ -61,10 +67,10 @@ def find_approvals(
     chosen: list[tuple[Approval, Person, str | None]] = []
     for approval in found:
         who = person(conn, approval.approved_by, directus)
-        why, signer = _unusable(conn, settings, proposal, approval, directus, who, proposer)
+        why, signer = _unusable(conn, settings, proposal, approval, directus, who, proposer, tables)
         if why:
             problems += why
-        elif not any(_same(who, p) for _a, p, _s in chosen):
+        elif not any(same_person(who, p) for _a, p, _s in chosen):
             chosen.append((approval, who, signer))
     required = 1 if settings.rehearsal else proposal.approvals.required
     if len(chosen) >= required:
@@ -98,7 +104,8 @@ def _count(n: int) -> str:
     return {1: "one", 2: "two", 3: "three"}.get(n, str(n))
 
 
-def _same(a: Person, b: Person) -> bool:
+def same_person(a: Person, b: Person) -> bool:
+    """Whether A and B are one person: the same key, or a name they share."""
     return a.key == b.key or bool(a.names & b.names)
 
 
@@ -117,6 +124,7 @@ def _unusable(
     directus: bool,
     who: Person,
     proposer: Person | None,
+    tables: set[str],
     used_by: str | None = None,
 ) -> tuple[list[Reason], str | None]:
     """Why APPROVAL cannot stand behind PROPOSAL, and its signer's principal when signed.
@@ -156,7 +164,7 @@ def _unusable(
             s.rollouts.c.approval_id == approval.id, s.rollouts.c.id != (used_by or "")
         )
     ).first()
-    if used is None and s.approval_uses.name in sa.inspect(conn).get_table_names():
+    if used is None and s.approval_uses.name in tables:
         used = conn.execute(
             sa.select(s.approval_uses.c.rollout_id, sa.literal("co-approval")).where(
                 s.approval_uses.c.approval_id == approval.id,
@@ -186,7 +194,7 @@ def _unusable(
     if settings.rehearsal:  # the rehearsal's own approval stands in for the people's
         return [], None
     reasons: list[Reason] = []
-    if proposer is not None and (proposer.key == who.key or proposer.names & who.names):
+    if proposer is not None and same_person(proposer, who):
         reasons.append(
             Reason(
                 "four-eyes",
@@ -205,7 +213,9 @@ def _unusable(
                 f"one of them ratifies it: `govgate ratify {proposal.id}`",
             )
         )
-    verdict = check(conn, settings, proposal, approval, who, used=used_by is not None)
+    verdict = check(
+        conn, settings, proposal, approval, who, used=used_by is not None, tables=tables
+    )
     found = list(verdict.reasons)
     if directus:
         provenance = _provenance_reasons(conn, approval, agent_ids, fix_new)
@@ -306,7 +316,8 @@ def custody_reasons(
     by this rollout alone.
     """
     fix = f"run `govgate rollback --rollout {rollout_id}` and have a human ratify again"
-    every = {a.id: a for a in approvals_for(conn, proposal.id)}
+    tables = table_names(conn)
+    every = {a.id: a for a in approvals_for(conn, proposal.id, tables)}
     if approval_id not in every:
         return [
             Reason(
@@ -318,7 +329,7 @@ def custody_reasons(
         ]
     names = [approval_id]
     reasons: list[Reason] = []
-    if s.approval_uses.name in sa.inspect(conn).get_table_names():
+    if s.approval_uses.name in tables:
         u = s.approval_uses.c
         names += [
             a
@@ -348,10 +359,10 @@ def custody_reasons(
             continue
         who = person(conn, every[name].approved_by, directus)
         why, _signer = _unusable(
-            conn, settings, proposal, every[name], directus, who, proposer, used_by=rollout_id
+            conn, settings, proposal, every[name], directus, who, proposer, tables, rollout_id
         )
         reasons += why
-        if not any(_same(who, p) for p in people):
+        if not any(same_person(who, p) for p in people):
             people.append(who)
     if not reasons and not settings.rehearsal and len(people) < proposal.approvals.required:
         reasons.append(

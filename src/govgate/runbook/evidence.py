@@ -112,9 +112,10 @@ class Stored:
     signature: str
 
 
-def stored(conn: Connection, approval_id: str) -> Stored | None:
-    """The signature stored beside APPROVAL_ID, if any (None before revision v3 too)."""
-    if s.approval_signatures.name not in sa.inspect(conn).get_table_names():
+def stored(conn: Connection, approval_id: str, tables: set[str]) -> Stored | None:
+    """The signature stored beside APPROVAL_ID, if any (None before revision v3 too: TABLES,
+    the database's tables, lack os_approval_signatures)."""
+    if s.approval_signatures.name not in tables:
         return None
     t = s.approval_signatures.c
     row = conn.execute(
@@ -139,12 +140,14 @@ def check(
     approver: Person,
     *,
     used: bool,
+    tables: set[str],
 ) -> Verdict:
-    """Expiry (for an approval not used yet) and the signature of APPROVAL."""
+    """Expiry (for an approval not used yet) and the signature of APPROVAL (TABLES: the
+    database's tables)."""
     fix = f"a human ratifies proposal {proposal.id} again: `govgate ratify {proposal.id}`"
     reasons: list[Reason] = []
     until = not_after(approval, proposal, settings)
-    found = stored(conn, approval.id)
+    found = stored(conn, approval.id, tables)
     if found is None and settings.require_signature and not used:  # asked of new approvals
         reasons.append(
             Reason(

@@ -26,7 +26,7 @@ from ..directus import identity
 from ..errors import BadInput, Refused
 from ..text import escape
 from . import proposal as prop
-from .approval import agent_identities, proposer_of
+from .approval import agent_identities, proposer_of, same_person
 from .evidence import person
 
 SHORT_LIST = 40  # the collection-by-collection list is shown whole up to this many lines
@@ -168,7 +168,7 @@ def prepare(
     if recorded in agent_ids:
         raise refusal
     proposer = proposer_of(conn, proposal.id, directus)
-    if proposer is not None and proposer.names & person(conn, recorded, directus).names:
+    if proposer is not None and same_person(proposer, person(conn, recorded, directus)):
         raise Refused(
             f"{approver} froze proposal {proposal.id}; whoever proposes a change cannot also "
             "approve it (four eyes)",

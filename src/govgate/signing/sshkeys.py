@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
@@ -19,7 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from govgate.signing import sshwire
 from govgate.signing.errors import SignatureError
@@ -297,3 +303,20 @@ def parse_public_key_line(line: str) -> bytes:
     if inner_type != fields[0]:
         raise ValueError(f"key type {fields[0]!r} does not match the key's {inner_type!r}")
     return blob
+
+
+def new_key_file(path: str | os.PathLike, comment: str = "") -> str:
+    """Create a new Ed25519 OpenSSH private key at PATH (mode 0600, no passphrase) and its
+    public half at PATH.pub (with COMMENT); returns the public line ``ssh-ed25519 <base64>``.
+
+    Raises FileExistsError when PATH exists: a key is never replaced.
+    """
+    key = ed25519.Ed25519PrivateKey.generate()
+    data = key.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    line = public_key_line(public_blob_of(key))
+    with open(f"{os.fspath(path)}.pub", "w", encoding="ascii") as out:
+        out.write(f"{line} {comment}".rstrip() + "\n")
+    return line

@@ -94,7 +94,13 @@ class Case:
         return args + (["--agent-db", self.agent_url] if self.agent_url != self.url else [])
 
     def cli_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGATE_")}
+        # An installed govgate has its bytecode compiled (pip does it at install); a machine
+        # that sets PYTHONDONTWRITEBYTECODE would make every process compile govgate again.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("GOVGATE_") and k != "PYTHONDONTWRITEBYTECODE"
+        }
         env.update(GOVGATE_CONFIG="/dev/null", GOVGATE_ALLOWED_SIGNERS=str(self.signers))
         return env
 

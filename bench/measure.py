@@ -21,10 +21,16 @@ import pstats
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from data import Case, approve, expected_rows, write_plan
 from govgate import api
+from govgate.web.app import create_app
+
+with warnings.catch_warnings():  # starlette's test client warns about httpx's version
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 GOVGATE = str(Path(sys.executable).parent / "govgate")
 OPERATIONS = ("propose", "status", "apply", "verify", "rollback", "rehearse")
@@ -79,6 +85,7 @@ def in_process_round(case: Case, tag: str, out: dict[str, list[float]]) -> None:
 
     out["status"].append(timed(status))
     _check("status before apply", verdict.status.value, "READY")
+    out["poll"].append(page_poll(case))
     rollout = None
 
     def apply() -> None:
@@ -89,6 +96,18 @@ def in_process_round(case: Case, tag: str, out: dict[str, list[float]]) -> None:
     _check("records applied", rollout.records, case.size.slots)
     out["verify"].append(timed(lambda: api.verify(settings)))
     out["rollback"].append(timed(lambda: api.rollback(settings)))
+
+
+def page_poll(case: Case, polls: int = 20) -> float:
+    """Median milliseconds of the page's `/status.json` when nothing changed since the last
+    poll (the first, which computes the verdict, is not counted): what each open tab costs
+    every few seconds while the state stands still."""
+    with TestClient(create_app(case.settings)) as client:
+        client.get("/status.json").raise_for_status()
+        times = sorted(
+            timed(lambda: client.get("/status.json").raise_for_status()) for _ in range(polls)
+        )
+    return times[len(times) // 2]
 
 
 def cli_round(case: Case, tag: str, out: dict[str, list[float]]) -> None:
@@ -110,12 +129,12 @@ def measure(case: Case, repeat: int, baselines=(), say=print, warm_up: bool = Fa
     With WARM_UP, one untimed in-process round first: the first case of a database pays for
     importing and compiling what later cases find ready, which is not the rollout's cost.
     """
-    inproc: dict[str, list[float]] = {op: [] for op in OPERATIONS}
+    inproc: dict[str, list[float]] = {op: [] for op in (*OPERATIONS, "poll")}
     procs: dict[str, list[float]] = {op: [] for op in (*OPERATIONS, "startup")}
     others: dict[str, list[float]] = {}
     if warm_up:
         say("  warm-up round (untimed)")
-        in_process_round(case, "WARMUP", {op: [] for op in OPERATIONS})
+        in_process_round(case, "WARMUP", {op: [] for op in (*OPERATIONS, "poll")})
         api.rehearse(case.settings)
     for n in range(1, repeat + 1):
         say(f"  round {n}/{repeat}: in-process")

@@ -20,6 +20,7 @@ SQITCH_OF = {
 FLOOR_OF = {"apply": "floor", "rollback": "floor_delete"}
 BASELINES = (
     ("govgate --version", None, "cli:startup", "process start-up and imports alone"),
+    ("page poll, unchanged", "ip:poll", None, "GET /status.json, nothing committed since"),
     ("floor", "floor", "floor_cli", "COPY / executemany, one transaction"),
     ("floor delete", "floor_delete", None, "DELETE, one transaction"),
     ("sqitch deploy --verify", None, "sqitch_deploy", ""),
@@ -166,6 +167,7 @@ def targets(results: list[dict]) -> list[dict]:
                     0.2,
                     "s",
                 ),
+                _check(f"{at}: page poll, unchanged, < 50 ms", ms.get("ip:poll"), 50.0, " ms"),
             ]
         flat = [r for r in mine if r["duties"] == 6]
         if len(flat) > 1:

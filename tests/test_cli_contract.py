@@ -64,3 +64,46 @@ def test_status_exit_code_tells_each_word_apart(lab, gg):
         "WHERE collection = 'kg_entities' AND duty = 'ownership'"
     )
     assert code() == 5  # DRIFTED
+
+
+def test_every_renderer_names_a_class_that_exists():
+    # Renderers are registered by class name so that showing a result imports no other
+    # command: a renamed or moved class must not fall back to str() in silence.
+    import importlib
+
+    from govgate import render
+
+    for qualified in [*render.LINES, *render.JSON]:
+        module, _, name = qualified.rpartition(".")
+        assert isinstance(getattr(importlib.import_module(module), name), type), qualified
+
+
+def test_status_loads_neither_the_web_nor_the_rehearsal_nor_the_demo_builder(sqlite_lab):
+    # Start-up is most of a small command's time: `status` imports what the gate needs.
+    code = (
+        "import sys; from govgate.cli import main; code = main(['--db', sys.argv[1], 'status']); "
+        "print(code, ' '.join(sorted(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, sqlite_lab.url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **NO_CONFIG},
+        timeout=60,
+    )
+    last = done.stdout.strip().splitlines()[-1].split()
+    assert (last[0], "BLOCKED" in done.stdout) == ("0", True), done.stdout + done.stderr
+    loaded = set(last[1:])
+    for heavy in (
+        "govgate.web",
+        "govgate.ops.rehearse",
+        "govgate.ops.demo",
+        "govgate.runbook.apply",
+        "govgate.runbook.rollback",
+        "govgate.directus.bundle",
+        "starlette",
+        "jinja2",
+        "alembic",
+        "uvicorn",
+    ):
+        assert not any(m == heavy or m.startswith(heavy + ".") for m in loaded), heavy

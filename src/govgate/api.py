@@ -2,47 +2,48 @@
 
 The CLI and the web page only parse, call these and render what they return.
 Nothing here prints or exits; failures raise GovgateError subclasses.
+
+Each function imports the modules of its command when it runs, so that a command loads
+what it needs and no more: start-up is most of a small command's time (`status` needs
+the gate, not the rehearsal, the demo builder or the Directus REST client).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .config import Settings
-from .db import anchor
-from .db import audit as audit_mod
 from .db import schema as s
 from .db.engine import Mode
 from .db.session import Database, session
 from .db.state import read_state
-from .directus import api_registration, identity, registration, rest
-from .directus import bundle as bundle_mod
-from .errors import GovgateError, Refused
-from .ops import demo as demo_mod
-from .ops import doctor as doctor_mod
-from .ops import init as init_mod
-from .ops import passkeys as passkeys_mod
-from .ops import rehearse as rehearse_mod
-from .ops import upgrade as upgrade_mod
-from .runbook import apply as apply_mod
-from .runbook import approve as approve_mod
+from .directus import identity
+from .errors import Refused
 from .runbook import gate as gate_mod
 from .runbook import proposal as prop
-from .runbook import ratify as ratify_mod
-from .runbook import rollback as rollback_mod
-from .runbook.gap import GapReport, gap_report
-from .runbook.plan import load_plan
-from .runbook.report import Report, load_report
 from .runbook.verify import VerifyResult, verify_rollout
 
-# Results the front ends render, named here so that they import one module.
-DemoResult = demo_mod.DemoResult
-ExportResult = anchor.ExportResult
-InitResult = init_mod.InitResult
+if TYPE_CHECKING:  # for the annotations: each command imports its modules when it runs
+    from .db import anchor
+    from .db import audit as audit_mod
+    from .directus import bundle as bundle_mod
+    from .directus import rest
+    from .ops import demo as demo_mod
+    from .ops import doctor as doctor_mod
+    from .ops import init as init_mod
+    from .ops import passkeys as passkeys_mod
+    from .ops import rehearse as rehearse_mod
+    from .ops import upgrade as upgrade_mod
+    from .runbook import apply as apply_mod
+    from .runbook import approve as approve_mod
+    from .runbook import ratify as ratify_mod
+    from .runbook import rollback as rollback_mod
+    from .runbook.gap import GapReport
+    from .runbook.report import Report
 
 
 @contextmanager
@@ -65,6 +66,8 @@ def demo(
     An existing SQLite demo file is rebuilt; any other existing file, or a
     PostgreSQL database that already holds tables, is refused (BadInput).
     """
+    from .ops import demo as demo_mod
+
     url = f"sqlite:///{path}" if path else settings.db_url
     return demo_mod.create(url, actor=actor, rows_per_table=rows_per_table)
 
@@ -78,6 +81,9 @@ def init(
     an admin's token), or with SQL when SQL_REGISTRATION asks for it; BadInput, before
     anything is written, when neither is possible.
     """
+    from .directus import api_registration, registration
+    from .ops import init as init_mod
+
     with _session(settings, lock=True) as conn:
         via = init_mod.registration_way(conn, settings, sql_registration=sql_registration)
         result = init_mod.create_missing(conn, actor, register_via=via)
@@ -97,6 +103,9 @@ def upgrade(settings: Settings, *, actor: str) -> upgrade_mod.UpgradeResult:
     through the REST API when its URL and an admin's token are set (after the commit), else
     with SQL, and Directus is asked to reload its schema.
     """
+    from .directus import api_registration, registration, rest
+    from .ops import upgrade as upgrade_mod
+
     through_api = bool(settings.directus_url and settings.directus_token)
     with _session(settings, lock=True) as conn:
         directus = identity.is_directus(conn)
@@ -122,6 +131,8 @@ def status(settings: Settings, proposal_id: str | None = None) -> gate_mod.GateV
 
 def gap(settings: Settings, proposal_id: str | None = None) -> GapReport:
     """The ownership gap by authority, domain and collection."""
+    from .runbook.gap import gap_report
+
     with _session(settings, Mode.READ) as conn:
         pid = proposal_id or prop.current_id(conn)
         state = read_state(conn, pid)
@@ -140,12 +151,16 @@ def proposal(settings: Settings, proposal_id: str | None = None) -> prop.Proposa
 
 def propose(settings: Settings, plan_path: str, *, actor: str) -> prop.ProposeResult:
     """Validate the plan and freeze it as a proposal (no-op when identical)."""
+    from .runbook.plan import load_plan
+
     plan = load_plan(plan_path)
     with _session(settings, lock=True) as conn:
         return prop.freeze(conn, plan, actor)
 
 
 def audit_trail(settings: Settings, limit: int | None = None) -> list[audit_mod.AuditEvent]:
+    from .db import audit as audit_mod
+
     with _session(settings, Mode.READ) as conn:
         return audit_mod.events(conn, limit)
 
@@ -157,6 +172,9 @@ def audit_verify(settings: Settings, checkpoint: str | None = None) -> audit_mod
     a missing or malformed one is BadInput, before the database is read. With it
     the result is an AnchoredCheck.
     """
+    from .db import anchor
+    from .db import audit as audit_mod
+
     anchored = anchor.load_checkpoint(checkpoint) if checkpoint is not None else None
     with _session(settings, Mode.READ) as conn:
         return audit_mod.verify_chain(
@@ -166,6 +184,8 @@ def audit_verify(settings: Settings, checkpoint: str | None = None) -> audit_mod
 
 def audit_head(settings: Settings) -> tuple[int, str]:
     """The newest audit row's (seq, hash); (0, GENESIS) when the trail is empty."""
+    from .db import audit as audit_mod
+
     with _session(settings, Mode.READ) as conn:
         trail = audit_mod.events(conn, limit=1)
     return (trail[-1].seq, trail[-1].hash) if trail else (0, audit_mod.GENESIS)
@@ -177,6 +197,8 @@ def audit_export(settings: Settings, folder: str) -> anchor.ExportResult:
     FOLDER must be new, empty or a previous export (BadInput otherwise); a previous
     export is replaced only while the trail still matches it (CheckFailed otherwise).
     """
+    from .db import anchor
+
     with _session(settings, Mode.READ) as conn:
         return anchor.export(
             conn,
@@ -220,6 +242,9 @@ def ratify(
     the proposal's author, when the typed id differs, or on a Directus database reached
     without its server and without a signature (nothing else would prove who approved).
     """
+    from .runbook import approve as approve_mod
+    from .runbook import ratify as ratify_mod
+
     ratify_mod.require_terminal(interactive)
     with _session(settings, Mode.READ) as conn:
         request = ratify_mod.prepare(conn, settings, proposal_id, approver, approval_id, statement)
@@ -253,12 +278,16 @@ def approval_payload(
     settings: Settings, approval_id: str, approver: str
 ) -> approve_mod.PayloadOffer:
     """The payload a person signs with a passkey to approve the current proposal (reads only)."""
+    from .runbook import approve as approve_mod
+
     with _session(settings, Mode.READ) as conn:
         return approve_mod.payload_offer(conn, settings, approval_id, approver)
 
 
 def passkeys(settings: Settings, rp_id: str | None = None) -> passkeys_mod.PasskeyList:
     """The passkeys registered in the Directus app, each with its allowed_signers line."""
+    from .ops import passkeys as passkeys_mod
+
     host = passkeys_mod.relying_party(settings, rp_id)
     with _session(settings, Mode.READ) as conn:
         return passkeys_mod.registered(conn, host)
@@ -278,6 +307,8 @@ def apply(
 
     ACTOR is who is recorded as applying it: a person at the command line, else the agent.
     """
+    from .runbook import apply as apply_mod
+
     with Database(settings.agent_url) as db:
         return apply_mod.apply(db, settings, dry_run=dry_run, hook=hook, actor=actor)
 
@@ -293,6 +324,8 @@ def rollback(
 ) -> rollback_mod.RollbackResult:
     """Undo a rollout in effect: ROLLOUT_ID, else PROPOSAL_ID's, else the latest (see
     runbook.rollback), recorded as ACTOR (default the agent)."""
+    from .runbook import rollback as rollback_mod
+
     with Database(settings.agent_url) as db:
         return rollback_mod.rollback(
             db,
@@ -313,34 +346,17 @@ def verify(settings: Settings, rollout_id: str | None = None) -> VerifyResult:
 
 def report(settings: Settings, rollout_id: str | None = None) -> Report:
     """The report of ROLLOUT_ID (default: the most recent rollout). Refused when there is none."""
+    from .runbook.report import load_report
+
     with _session(settings, Mode.READ) as conn:
         return load_report(conn, rollout_id)
 
 
 def doctor(settings: Settings) -> doctor_mod.DoctorResult:
     """Connectivity, schema version, and what the agent's credentials can and cannot write."""
-    findings = []
-    for name, url, agent in (
-        ("database", settings.db_url, False),
-        ("agent connection", settings.agent_url, True),
-    ):
-        try:
-            with _session(settings, Mode.READ, agent=agent) as conn:
-                conn.execute(sa.text("SELECT 1"))
-                findings.append(doctor_mod.connection_finding(name, url, None))
-                if agent:
-                    findings += doctor_mod.schema_findings(conn)
-                    pid = (
-                        prop.current_id(conn)
-                        if "os_proposals" in sa.inspect(conn).get_table_names()
-                        else None
-                    )
-                    protected = prop.load(conn, pid).protected if pid else ()
-                    findings += doctor_mod.agent_findings(conn, settings, protected)
-                    findings += doctor_mod.directus_findings(conn, settings)
-        except GovgateError as exc:
-            findings.append(doctor_mod.connection_finding(name, url, exc.message))
-    return doctor_mod.DoctorResult(tuple(findings))
+    from .ops import doctor as doctor_mod
+
+    return doctor_mod.run(settings)
 
 
 def rehearse(
@@ -351,6 +367,8 @@ def rehearse(
     progress: rehearse_mod.Progress | None = None,
 ) -> rehearse_mod.RehearsalResult:
     """The whole runbook on a fresh copy of production; production is only read."""
+    from .ops import rehearse as rehearse_mod
+
     return rehearse_mod.rehearse(settings, plan_path, hook=hook, progress=progress)
 
 
@@ -360,4 +378,6 @@ def rehearse(
 def directus_extension(folder: str) -> bundle_mod.InstallResult:
     """Install govgate's Directus extension bundle into FOLDER (Directus's EXTENSIONS_PATH) as
     FOLDER/govgate/, replacing a previous one whole; BadInput when FOLDER is not a folder."""
+    from .directus import bundle as bundle_mod
+
     return bundle_mod.install(folder)

@@ -11,10 +11,14 @@ from sqlalchemy.engine import Connection, make_url
 from ..config import Settings, mask_url
 from ..db import custody
 from ..db import schema as s
+from ..db.engine import Mode
 from ..db.privileges import privileges
+from ..db.session import session
 from ..directus import identity
 from ..directus import tables as dx
+from ..errors import GovgateError
 from ..guards import confinement as confine
+from ..runbook import proposal as prop
 
 
 @dataclass(frozen=True)
@@ -299,3 +303,31 @@ def connection_finding(name: str, url: str, error: str | None) -> Finding:
     return Finding(
         name, error is None, f"{mask_url(url)}" + (f": {error}" if error else " reachable")
     )
+
+
+def run(settings: Settings) -> DoctorResult:
+    """Every finding, for the main connection and the agent's; an unreachable one is a finding."""
+    findings: list[Finding] = []
+    for name, url, agent in (
+        ("database", settings.db_url, False),
+        ("agent connection", settings.agent_url, True),
+    ):
+        try:
+            with session(url, Mode.READ) as conn:
+                conn.execute(sa.text("SELECT 1"))
+                findings.append(connection_finding(name, url, None))
+                if agent:
+                    findings += _agent_side(conn, settings)
+        except GovgateError as exc:
+            findings.append(connection_finding(name, url, exc.message))
+    return DoctorResult(tuple(findings))
+
+
+def _agent_side(conn: Connection, settings: Settings) -> list[Finding]:
+    pid = prop.current_id(conn) if "os_proposals" in sa.inspect(conn).get_table_names() else None
+    protected = prop.load(conn, pid).protected if pid else ()
+    return [
+        *schema_findings(conn),
+        *agent_findings(conn, settings, protected),
+        *directus_findings(conn, settings),
+    ]

@@ -13,6 +13,7 @@ Content-Security-Policy lets the browser fetch nothing from anywhere else.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -31,6 +32,7 @@ from ..config import Settings
 from ..errors import BadInput, EnvironmentFault, GovgateError, Refused
 from ..render import to_jsonable
 from . import views
+from .fresh import Fresh
 from .pages import environment
 
 ALLOWED_METHODS = ("GET", "HEAD")
@@ -121,8 +123,17 @@ def create_app(
     middleware = [Middleware(ReadOnlyMethods), Middleware(SecurityHeaders)]
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        pages.fresh.close()
+
     return Starlette(
-        routes=routes, middleware=middleware, exception_handlers={HTTPException: pages.http_error}
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={HTTPException: pages.http_error},
+        lifespan=lifespan,
     )
 
 
@@ -140,14 +151,24 @@ class _Pages:
     def __init__(self, settings: Settings, poll_seconds: float):
         self.settings = settings
         self.poll_seconds = poll_seconds
+        self.fresh = Fresh(settings)  # the polled answers, recomputed once per change
+
+    def _status(self):
+        return self.fresh.get("status", lambda: api.status(self.settings))
+
+    def _gap(self):
+        return self.fresh.get("gap", lambda: api.gap(self.settings))
+
+    def _verify(self):
+        return self.fresh.get("verify", lambda: api.verify(self.settings))
 
     # -- HTML pages ------------------------------------------------------------
 
     def index(self, request: Request) -> Response:
         def page():
-            verdict = api.status(self.settings)
-            gap = api.gap(self.settings)
-            verify = api.verify(self.settings) if verdict.rollout_id else None
+            verdict = self._status()
+            gap = self._gap()
+            verify = self._verify() if verdict.rollout_id else None
             return self._html(
                 request,
                 "status.html",
@@ -163,7 +184,7 @@ class _Pages:
 
     def approve(self, request: Request) -> Response:
         def page():
-            verdict = api.status(self.settings)
+            verdict = self._status()
             view = views.proposal_view(views.current_proposal(self.settings), verdict)
             return self._html(
                 request, "approve.html", verdict, twins=("/proposal.json",), view=view
@@ -173,7 +194,7 @@ class _Pages:
 
     def report(self, request: Request) -> Response:
         def page():
-            verdict = api.status(self.settings)
+            verdict = self._status()
             try:
                 result = api.report(self.settings)
             except Refused:
@@ -194,7 +215,7 @@ class _Pages:
     def audit(self, request: Request) -> Response:
         def page():
             limit = _limit(request)
-            verdict = api.status(self.settings)
+            verdict = self._status()
             view = self._audit_view(limit)
             return self._html(
                 request,
@@ -210,19 +231,17 @@ class _Pages:
     # -- JSON twins --------------------------------------------------------------
 
     def status_json(self, request: Request) -> Response:
-        return self._json(lambda: api.status(self.settings))
+        return self._json(self._status)
 
     def gap_json(self, request: Request) -> Response:
-        return self._json(lambda: api.gap(self.settings))
+        return self._json(self._gap)
 
     def verify_json(self, request: Request) -> Response:
-        return self._json(lambda: api.verify(self.settings))
+        return self._json(self._verify)
 
     def proposal_json(self, request: Request) -> Response:
         return self._json(
-            lambda: views.proposal_view(
-                views.current_proposal(self.settings), api.status(self.settings)
-            )
+            lambda: views.proposal_view(views.current_proposal(self.settings), self._status())
         )
 
     def approval_payload_json(self, request: Request) -> Response:

@@ -1,0 +1,111 @@
+"""The one rendering path: library values to text (Rich markup) or JSON.
+
+`to_jsonable` turns any result into plain data; `text_lines` turns it into the
+lines a person reads. Colour is Rich's to decide: only on a terminal.
+
+Data is shown, never obeyed: every line `text_lines` returns passes `text.escape`, which
+writes control, bidi and invisible formatting characters as visible escapes. The lines'
+own wording holds no such character (each line is one line: a reason and its fix are
+two), so what gets escaped is always data: a title, a name, an actor. `to_json` writes
+the same characters as `\\u` escapes.
+
+Renderers are found by the qualified name of the value's class (`renders`), not by
+importing the class: a command loads the modules it runs and nothing else, and showing
+its result must not import every other command's code (start-up is most of a small
+command's time). `runbook` and `ops` hold the renderers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Callable
+from functools import cached_property
+
+from rich.text import Span, Text
+
+from ..text import escape, json_safe
+
+# "module.Class" -> the function that renders it as lines / as JSON data.
+LINES: dict[str, Callable[..., list]] = {}
+JSON: dict[str, Callable[..., object]] = {}
+
+
+def renders(qualified: str, *, as_json: bool = False):
+    """Register the decorated function as the text (or JSON) renderer of class QUALIFIED."""
+
+    def register(fn):
+        (JSON if as_json else LINES)[qualified] = fn
+        return fn
+
+    return register
+
+
+def _renderer(table: dict, value):
+    for klass in type(value).__mro__:
+        fn = table.get(f"{klass.__module__}.{klass.__qualname__}")
+        if fn is not None:
+            return fn
+    return None
+
+
+def to_jsonable(value):
+    """Plain JSON data for any result: dataclasses, enums, tuples, dicts."""
+    special = _renderer(JSON, value)
+    if special is not None:
+        return special(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        for extra in ("sha256", "ok", "failures", "failed_step", "production_untouched"):
+            if isinstance(getattr(type(value), extra, None), (property, cached_property)):
+                data[extra] = to_jsonable(getattr(value, extra))
+        return data
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def to_json(value) -> str:
+    return json_safe(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
+def styled(word: str, style: str, rest: str = "") -> Text:
+    """A line whose first words are coloured (on a terminal); data is never markup."""
+    return Text.assemble((word, style), rest)
+
+
+def text_lines(value, **opts) -> list:
+    """The lines a person reads for VALUE (str or Rich Text), every one escaped."""
+    return [_safe(line) for line in lines_of(value, **opts)]
+
+
+def lines_of(value, **opts) -> list:
+    """VALUE's lines before escaping: a list renders item by item; unknown values as str."""
+    if isinstance(value, list):
+        return [line for item in value for line in lines_of(item, **opts)]
+    fn = _renderer(LINES, value)
+    return fn(value, **opts) if fn is not None else [str(value)]
+
+
+def _safe(line):
+    """LINE with `text.escape` applied; a Rich Text keeps its styles."""
+    if not isinstance(line, Text):
+        return escape(line)
+    if line.plain.isprintable():
+        return line
+    cuts = sorted({0, len(line), *(i for span in line.spans for i in (span.start, span.end))})
+    out = Text(style=line.style, end=line.end)
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        piece = line[start:end]  # its spans cover all of it
+        shown = escape(piece.plain)
+        out.append_text(Text(shown, spans=[Span(0, len(shown), x.style) for x in piece.spans]))
+    return out
+
+
+# The renderers register themselves on import; they import no command module.
+from . import ops, runbook  # noqa: E402,F401

@@ -50,8 +50,13 @@ def _renderer(table: dict, value):
     return None
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def to_jsonable(value):
     """Plain JSON data for any result: dataclasses, enums, tuples, dicts."""
+    if type(value) in _SCALARS:  # most of a large result: no renderer to look for
+        return value
     special = _renderer(JSON, value)
     if special is not None:
         return special(value)

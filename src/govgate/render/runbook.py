@@ -35,6 +35,11 @@ def _verdict_json(v) -> dict:
     }
 
 
+@renders("govgate.db.state.Slot", as_json=True)
+def _slot_json(x) -> dict:
+    return {"collection": x.collection, "duty": x.duty, "authority": x.authority}
+
+
 @renders("govgate.runbook.report.Report", as_json=True)
 def _report_json(r) -> dict:
     return r.data

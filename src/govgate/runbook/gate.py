@@ -119,8 +119,9 @@ def _applied_verdict(
     reasons = _upgrade_reasons(conn) + custody_reasons(
         conn, settings, proposal, rollout_id, row.approval_id, directus
     )
-    found = checks(conn, proposal, rollout_id, state)
-    edits = record_edits(conn, rollout_id, json.loads(row.records))
+    records = json.loads(row.records)
+    found = checks(conn, proposal, rollout_id, state, row, records)
+    edits = record_edits(conn, rollout_id, records, state)
     fix = "run `govgate verify` for details, or `govgate rollback` to undo it"
     failed = [c for c in found if not c.ok and not (edits and c.name in _DRIFT_CHECKS)]
     reasons += [

@@ -77,7 +77,7 @@ class Proposal:
             d["approval_id"],
             d["title"],
             tuple(d["protected"]),
-            tuple(Slot(*x) for x in d["slots"]),
+            tuple(map(Slot._make, d["slots"])),
             d["expected_fingerprint"],
             d["gap_before"],
             d["predicted_gap"],

@@ -53,12 +53,16 @@ def in_effect(conn: Connection) -> list[tuple[str, str]]:
     return [tuple(row) for row in conn.execute(query.order_by(r.started_at.desc(), r.id.desc()))]
 
 
-def checks(conn: Connection, proposal, rollout_id: str, state: State | None = None) -> list[Check]:
-    """The rollout's post-conditions on what the connection sees now."""
+def checks(
+    conn: Connection, proposal, rollout_id: str, state: State | None = None, row=None, records=None
+) -> list[Check]:
+    """The rollout's post-conditions on what the connection sees now. ROW (the rollout's) and
+    RECORDS (its journaled records) spare a caller that has them reading them again."""
     state = state or read_state(conn, proposal.id)
-    row = rollout_row(conn, rollout_id)
+    row = row if row is not None else rollout_row(conn, rollout_id)
     found = conflicts(state)
-    missing = _missing_records(state, json.loads(row.records), rollout_id)
+    records = records if records is not None else json.loads(row.records)
+    missing = _missing_records(state, records, rollout_id)
     absent = _absent_objects(conn, json.loads(row.created_objects))
     emission = state.external_emission
     outbox = _outbox_during(conn, row.started_at, row.finished_at)
@@ -148,15 +152,17 @@ def verify_rollout(conn: Connection, rollout_id: str | None = None) -> VerifyRes
     return VerifyResult(pid, rollout_id, tuple(checks(conn, proposal, rollout_id)))
 
 
-def record_edits(conn: Connection, rollout_id: str, records: list) -> list[Difference]:
-    """How the rows under ROLLOUT_ID differ from the RECORDS it journaled, row by row."""
-    a = s.accountability.c
-    now = {
-        (c, d): auth
-        for c, d, auth in conn.execute(
-            sa.select(a.collection, a.duty, a.authority).where(a.rollout_id == rollout_id)
-        )
-    }
+def record_edits(
+    conn: Connection, rollout_id: str, records: list, state: State | None = None
+) -> list[Difference]:
+    """How the rows under ROLLOUT_ID differ from the RECORDS it journaled, row by row.
+    STATE, read in the same transaction, holds those rows already: no second read."""
+    if state is not None:
+        now = {(c, d): auth for c, d, auth, r in state.accountability if r == rollout_id}
+    else:
+        a = s.accountability.c
+        query = sa.select(a.collection, a.duty, a.authority).where(a.rollout_id == rollout_id)
+        now = {(c, d): auth for c, d, auth in conn.execute(query)}
     made = {(c, d): auth for c, d, auth in records}
     out = [
         Difference(

@@ -20,7 +20,7 @@ from markupsafe import escape as html_escape
 
 with (
     warnings.catch_warnings()
-):  # starlette 1.x prefers httpx2; httpx is what requirements.lock pins
+):  # starlette 1.x prefers httpx2; httpx is what requirements/dev.txt pins
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 

@@ -20,26 +20,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from collections.abc import Callable
 from functools import cached_property
 
 from rich.text import Span, Text
 
 from ..text import escape, json_safe
-
-# "module.Class" -> the function that renders it as lines / as JSON data.
-LINES: dict[str, Callable[..., list]] = {}
-JSON: dict[str, Callable[..., object]] = {}
-
-
-def renders(qualified: str, *, as_json: bool = False):
-    """Register the decorated function as the text (or JSON) renderer of class QUALIFIED."""
-
-    def register(fn):
-        (JSON if as_json else LINES)[qualified] = fn
-        return fn
-
-    return register
+from .registry import JSON, LINES, renders, styled  # noqa: F401  (for the renderers' callers)
 
 
 def _renderer(table: dict, value):
@@ -77,11 +63,6 @@ def to_jsonable(value):
 
 def to_json(value) -> str:
     return json_safe(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
-
-
-def styled(word: str, style: str, rest: str = "") -> Text:
-    """A line whose first words are coloured (on a terminal); data is never markup."""
-    return Text.assemble((word, style), rest)
 
 
 def text_lines(value, **opts) -> list:

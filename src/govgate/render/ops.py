@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from . import renders, styled
+from .registry import renders, styled
 
 
 @renders("govgate.ops.demo.DemoResult")

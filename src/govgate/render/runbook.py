@@ -8,7 +8,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ..runbook.verdict import Status
-from . import renders, styled
+from .registry import renders, styled
 
 _COLOUR = {
     Status.BLOCKED: "bold red",

@@ -1,6 +1,6 @@
-"""Shared fixtures: real SQLite files and a real throwaway PostgreSQL cluster.
+"""Shared fixtures: real SQLite files, a real throwaway PostgreSQL cluster and MariaDB server.
 
-Every database test runs on both. The One-Roof demo is built once per backend
+Every database test runs on all three. The One-Roof demo is built once per backend
 into a template (a file, or a template database) and copied for each test, so
 each test starts from a fresh, identical production replica. The helpers these
 fixtures use, and the constants, live in tests/support/ (see tests/README.md).
@@ -26,12 +26,16 @@ from support.labs import (
     copy_sqlite_lab,
     runbook,
 )
+from support.mariadb_labs import build_mariadb_template, copy_mariadb_lab
 from support.pgcluster import PgCluster, fresh_database_name
 from support.tinyserver import TinyServer
 
 # Every govgate the suite runs, in-process or as a command, trusts the suite's approvers' keys,
 # as an operator's govgate.toml names their allowed_signers file.
 os.environ["GOVGATE_ALLOWED_SIGNERS"] = signing.allowed_signers()
+# A govgate.toml in the folder the suite runs from (`make demo` writes one) must not reach
+# the tests: each test that wants a configuration names it.
+os.environ["GOVGATE_CONFIG"] = os.devnull
 
 
 @pytest.fixture(scope="session")
@@ -52,11 +56,59 @@ def pg_template(pg) -> str:
     return build_pg_template(pg, "oneroof_template")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="session")
+def mariadb_template(mariadb) -> str:
+    return build_mariadb_template(mariadb, "oneroof_template")
+
+
+# MariaDB runs the files that carry the runbook's guarantees (and its own file), not the whole
+# suite: plan parsing, rendering, signatures and the web page run the same Python on every
+# database, and a third backend over everything would add the suite's own length again (CI has a
+# hard limit). The `lab` cases of other files are deselected on MariaDB; fixtures that ask for
+# the `mariadb` server directly (test_fingerprint.py's cross-backend equality) always run.
+MARIADB_FILES = frozenset(
+    {
+        "test_agent.py", "test_apply.py", "test_audit.py", "test_change_marker.py",
+        "test_confinement.py", "test_custody.py", "test_demo.py", "test_faults.py",
+        "test_gate.py", "test_mariadb_roles.py", "test_observability.py",
+        "test_reliability_quick.py", "test_rehearse.py", "test_rollback.py", "test_runbook.py",
+        "test_verify.py",
+    }
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    dropped = [
+        item
+        for item in items
+        if getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("lab") == "mariadb"
+        and item.path.name not in MARIADB_FILES
+    ]
+    if dropped:
+        gone = set(map(id, dropped))
+        items[:] = [item for item in items if id(item) not in gone]
+        config.hook.pytest_deselected(items=dropped)
+
+
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
+
+
+@pytest.fixture(params=BACKENDS)
 def lab(request, tmp_path) -> Lab:
     """A fresh One-Roof demo on each backend."""
     if request.param == "sqlite":
         yield copy_sqlite_lab(tmp_path, request.getfixturevalue("sqlite_template"))
+        return
+    if request.param == "mariadb":
+        server = request.getfixturevalue("mariadb")
+        created = copy_mariadb_lab(server, request.getfixturevalue("mariadb_template"), tmp_path)
+        yield created
+        server.drop_database(created.db_name)
         return
     pg = request.getfixturevalue("pg")
     created = copy_pg_lab(pg, request.getfixturevalue("pg_template"), tmp_path)

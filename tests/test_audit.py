@@ -31,7 +31,9 @@ def test_the_trail_holds_proposal_ratification_rollout_and_rollback_in_order(lab
     rollout_id = runbook(lab)
     result = gg("--db", lab.url, "audit", "--json")
     assert result.code == 0, result.err
-    events = json.loads(result.out)
+    document = json.loads(result.out)
+    assert document["format_version"] == 1
+    events = document["events"]
     assert [e["kind"] for e in events] == [
         "init",
         "proposal",
@@ -41,15 +43,15 @@ def test_the_trail_holds_proposal_ratification_rollout_and_rollback_in_order(lab
     ]
     assert [e["seq"] for e in events] == [1, 2, 3, 4, 5]
     proposal, ratification, applied, rolled = events[1:]
-    assert proposal["proposal_id"] == ratification["proposal_id"] == PROPOSAL
+    assert proposal["proposal"] == ratification["proposal"] == PROPOSAL
     assert ratification["detail"]["approval"] == APPROVAL
     assert ratification["detail"]["sha256"] == proposal["detail"]["sha256"]
-    assert (applied["rollout_id"], applied["actor"], applied["detail"]["approval"]) == (
+    assert (applied["rollout"], applied["actor"], applied["detail"]["approval"]) == (
         rollout_id,
         "govgate-agent",
         APPROVAL,
     )
-    assert (rolled["rollout_id"], rolled["detail"]["restored"], rolled["detail"]["gap_after"]) == (
+    assert (rolled["rollout"], rolled["detail"]["restored"], rolled["detail"]["gap_after"]) == (
         rollout_id,
         True,
         210,
@@ -105,7 +107,7 @@ def test_deleting_the_audit_event_of_the_last_rollback_is_detected_naming_the_ro
 
 
 def test_deleting_the_forced_event_of_a_forced_rollback_is_detected(lab, gg, edited_rollout):
-    assert gg(*agent_args(lab), "rollback", "--force").code == 0
+    assert gg(*agent_args(lab), "rollback", "--force", "--yes").code == 0
     lab.execute("DELETE FROM os_audit WHERE kind = 'forced'")
     broken = audit_verify(gg, lab)
     assert broken.code == 1

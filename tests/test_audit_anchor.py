@@ -131,7 +131,9 @@ def test_export_writes_one_canonical_json_line_per_event_and_the_lines_verify(la
 
     assert head == {
         "format_version": 1,
-        "database_id": lab.scalar("SELECT value FROM os_settings WHERE key = 'database_id'"),
+        "database_id": lab.scalar(
+            "SELECT value FROM os_settings WHERE os_settings.key = 'database_id'"
+        ),
         "rows": count,
         "head_seq": last_seq,
         "head_hash": last_hash,
@@ -192,11 +194,13 @@ def test_a_clean_trail_verifies_against_its_checkpoint_also_after_more_events(la
 
 
 def test_a_checkpoint_of_another_database_does_not_vouch_for_this_one(lab, cli, tmp_path):
-    first = lab.scalar("SELECT value FROM os_settings WHERE key = 'database_id'")
+    first = lab.scalar("SELECT value FROM os_settings WHERE os_settings.key = 'database_id'")
     head = export(cli, lab, tmp_path / "export")
     assert head["database_id"] == first
     lift_custody(lab)  # the owner of a copy can give it another id
-    lab.execute("UPDATE os_settings SET value = 'oneroof-copy' WHERE key = 'database_id'")
+    lab.execute(
+        "UPDATE os_settings SET value = 'oneroof-copy' WHERE os_settings.key = 'database_id'"
+    )
     code, out, err = cli(
         lab, "audit", "verify", "--checkpoint", str(tmp_path / "export" / "head.json")
     )

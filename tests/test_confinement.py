@@ -2,10 +2,13 @@
 
 A stray statement run inside the rollout's own transaction (through the step hook,
 on the same connection) is caught: on SQLite the authorizer denies it as it is
-prepared; on PostgreSQL the agent's least-privilege role is refused by the
-database, and, should that role have been granted too much, the pre-commit check
-(`pg_stat_xact_user_tables`, `pg_class`) catches the write. Either way the
-rollout aborts naming what was written, and every table is exactly as before.
+prepared; on MariaDB the statement guard refuses it before it reaches the server; on
+PostgreSQL the agent's least-privilege role is refused by the database, and, should
+that role have been granted too much, the pre-commit check (`pg_stat_xact_user_tables`,
+`pg_class`) catches the write. On MariaDB a write sent around the guard (the driver's
+own cursor) meets the agent's table grants, and past an overgranted role the pre-commit
+count of the session's rows. Either way the rollout aborts naming what was written, and
+every table is exactly as before.
 The same inside a rollback is in test_rollback.py.
 """
 
@@ -53,9 +56,10 @@ def test_a_write_to_os_authorities_inside_apply_is_caught_and_nothing_is_written
 
 def test_a_create_table_inside_apply_is_caught_and_nothing_is_created(lab):
     ratify(lab)
-    # SQLite denies the statement itself; PostgreSQL lets the agent create tables and
-    # the pre-commit check finds the relation its transaction created.
-    caught_at = "views" if lab.backend == "sqlite" else "verify"
+    # SQLite and MariaDB deny the statement itself (on MariaDB it would commit the
+    # transaction); PostgreSQL lets the agent create tables and the pre-commit check finds
+    # the relation its transaction created.
+    caught_at = "verify" if lab.backend == "postgres" else "views"
     assert_aborted_and_nothing_written(
         lab, api.apply, stray("views", CREATE_TABLE), caught_at, "os_stray"
     )
@@ -127,5 +131,99 @@ def test_on_postgres_the_pre_commit_check_catches_what_an_overgranted_role_could
     grant_too_much(lab)
     assert_aborted_and_nothing_written(
         lab, api.apply, stray(step, sql), "verify", "verification failed before commit", phrase
+    )
+    assert api.status(lab.settings).status is Status.READY
+
+
+mariadb_only = pytest.mark.parametrize(
+    "lab", [pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True
+)
+
+
+def around_the_guard(at_step: str, sql: str):
+    """A hook that sends SQL on the driver's own cursor of the rollout's connection: what
+    neither govgate nor SQLAlchemy sees, as a library with a connection of its own might."""
+
+    def hook(name, conn):
+        if name == at_step:
+            with conn.connection.driver_connection.cursor() as cursor:
+                cursor.execute(sql)
+
+    return hook
+
+
+@mariadb_only
+@pytest.mark.parametrize(
+    "sql,step,phrase",
+    [
+        (WRITE_BILLING, "verify", "confinement: insert into billing_invoices"),
+        (WRITE_AUTHORITIES, "records", "confinement: update into os_authorities"),
+        ("CREATE VIEW os_stray AS SELECT 1 AS x", "journal", "confinement: CREATE inside"),
+        ("DROP VIEW os_v_gap_by_authority", "audit", "confinement: DROP inside"),
+        ("COMMIT", "journal", "confinement: COMMIT inside"),
+        ("LOCK TABLES os_audit WRITE", "records", "confinement: LOCK inside"),
+    ],
+    ids=["billing", "authorities", "create-view", "drop-view", "commit", "lock"],
+)
+def test_on_mariadb_the_statement_guard_refuses_a_stray_statement_before_the_server_sees_it(
+    lab, sql, step, phrase
+):
+    ratify(lab)
+    # At "journal" the records are written: a CREATE VIEW or a COMMIT sent there would commit
+    # them. The guard refuses it unsent, so the rollback takes everything back.
+    assert_aborted_and_nothing_written(lab, api.apply, stray(step, sql), step, phrase)
+    assert "os_stray" not in sa.inspect(lab.engine()).get_view_names()
+    assert api.status(lab.settings).status is Status.READY
+
+
+@mariadb_only
+def test_on_mariadb_the_agent_role_is_refused_a_write_around_the_guard_by_the_database(lab):
+    ratify(lab)
+    assert_aborted_and_nothing_written(
+        lab,
+        api.apply,
+        around_the_guard("verify", WRITE_BILLING),
+        "verify",
+        "INSERT command denied",
+        "billing_invoices",
+    )
+
+
+@mariadb_only
+@pytest.mark.parametrize(
+    "sql,step,phrase",
+    [
+        (WRITE_BILLING, "verify", "Handler_write moved by"),
+        (WRITE_AUTHORITIES, "records", "Handler_update moved by 1, but the rollout's own"),
+    ],
+    ids=["billing-at-verify", "authorities-at-records"],
+)
+def test_on_mariadb_the_pre_commit_count_catches_what_an_overgranted_role_wrote_around_the_guard(
+    lab, sql, step, phrase
+):
+    ratify(lab)
+    grant_too_much(lab)
+    assert_aborted_and_nothing_written(
+        lab,
+        api.apply,
+        around_the_guard(step, sql),
+        "verify",
+        "verification failed before commit",
+        phrase,
+    )
+    assert api.status(lab.settings).status is Status.READY
+
+
+@mariadb_only
+def test_on_mariadb_a_commit_sent_around_the_guard_is_detected_and_the_rest_rolled_back(lab):
+    ratify(lab)
+    # Before "records" nothing is written yet: the stray COMMIT commits nothing, but every
+    # later row lands in a new transaction, which the missing savepoint gives away.
+    assert_aborted_and_nothing_written(
+        lab,
+        api.apply,
+        around_the_guard("records", "COMMIT"),
+        "verify",
+        "the transaction was committed before its end",
     )
     assert api.status(lab.settings).status is Status.READY

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from govgate import api
 from govgate.db import custody
 from govgate.db.engine import make_engine
+from govgate.db.privileges import privileges
 from govgate.runbook.gate import Status
 
 from support.constants import APPROVAL, PROPOSAL
@@ -58,7 +59,7 @@ def test_rearming_a_spent_approval_by_renaming_it_in_the_journal_is_refused(lab)
     rollout = _apply_and_roll_back(lab)
     with pytest.raises(sa.exc.DBAPIError, match="custody"):
         _agent_execute(
-            lab, "UPDATE os_rollouts SET approval_id = approval_id || '-x' WHERE id = :r", r=rollout
+            lab, "UPDATE os_rollouts SET approval_id = 'APR-REARMED' WHERE id = :r", r=rollout
         )
     verdict = api.status(lab.settings)
     assert verdict.status is Status.BLOCKED
@@ -81,8 +82,9 @@ def test_a_rollout_row_naming_an_approval_that_does_not_exist_is_refused(lab):
     assert api.status(lab.settings).status is Status.BLOCKED
 
 
-# Refused by a custody trigger, or (PostgreSQL) before it, by the role's grants.
-REFUSED = "custody|permission denied"
+# Refused by a custody trigger, or before it by the role's grants (PostgreSQL: "permission
+# denied"; MariaDB: "DELETE command denied").
+REFUSED = "custody|permission denied|command denied"
 
 
 def test_an_approval_is_used_once_ever_even_when_the_journal_row_is_gone(lab):
@@ -171,11 +173,13 @@ def test_upgrading_a_v2_database_adds_evidence_and_an_id_and_takes_directus_gran
     as_older_revision(lab, "v2")
     if lab.backend == "postgres":  # what govgate 0.1 granted the approver
         lab.execute("GRANT INSERT ON directus_activity, directus_revisions TO govgate_approver")
-    assert lab.rows("SELECT value FROM os_settings WHERE key = 'database_id'") == []
+    assert lab.rows("SELECT value FROM os_settings WHERE os_settings.key = 'database_id'") == []
     run = gg("--db", lab.url, "upgrade")
     assert run.code == 0, run.err
-    assert "from revision v2 to v3" in run.out
-    assert len(lab.scalar("SELECT value FROM os_settings WHERE key = 'database_id'")) == 36
+    assert f"from revision v2 to {custody.HEAD}" in run.out
+    assert (
+        len(lab.scalar("SELECT value FROM os_settings WHERE os_settings.key = 'database_id'")) == 36
+    )
     assert lab.scalar("SELECT COUNT(*) FROM os_approval_signatures") == 0
     assert lab.rows("SELECT not_after FROM os_proposal_approvals") == [(None,)]
     if lab.backend == "postgres":
@@ -189,12 +193,40 @@ def test_upgrading_a_v2_database_adds_evidence_and_an_id_and_takes_directus_gran
     assert api.status(lab.settings).status is Status.READY
 
 
+def test_upgrading_a_v3_database_adds_the_heartbeats_that_the_agent_may_write_and_no_more(lab, gg):
+    insert_approval(lab)
+    as_older_revision(lab, "v3")
+    assert "schema-upgrade" in {r.code for r in api.status(lab.settings).reasons}
+    run = gg("--db", lab.url, "upgrade")
+    assert run.code == 0, run.err
+    assert f"from revision v3 to {custody.HEAD}" in run.out
+    verdict = api.status(lab.settings, liveness=True)  # through the agent's own login
+    assert verdict.status is Status.READY and verdict.agent.words == "no agent has ever been seen"
+    if lab.backend != "sqlite":
+        engine = make_engine(lab.settings.agent_url)
+        try:
+            with engine.connect() as conn:
+                can = privileges(
+                    conn, "os_agent_heartbeats", ("SELECT", "INSERT", "UPDATE", "DELETE")
+                )
+                forge = privileges(conn, "os_proposal_approvals", ("INSERT", "UPDATE"))
+        finally:
+            engine.dispose()
+        assert [p.split()[0] for p in can] == ["SELECT", "INSERT", "UPDATE"]
+        assert forge == []
+
+
 def as_older_revision(lab, revision: str) -> None:
     """Make the database look like one an older govgate built (v1: no revision table, no
-    custody; v2: custody, but no evidence of approvals), as its owner can."""
+    custody; v2: custody, but no evidence of approvals; v3: no agent heartbeats), as its
+    owner can."""
     engine = make_engine(lab.url)
     try:
         with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE os_agent_heartbeats")
+            if revision == "v3":
+                conn.exec_driver_sql(f"UPDATE {custody.VERSION_TABLE} SET version_num = 'v3'")
+                return
             if lab.backend == "postgres":
                 triggers = conn.exec_driver_sql(
                     "SELECT tgname, tgrelid::regclass::text FROM pg_trigger "
@@ -203,17 +235,21 @@ def as_older_revision(lab, revision: str) -> None:
                 for name, table in triggers:
                     if revision == "v1" or name == "os_custody_evidence":
                         conn.exec_driver_sql(f'DROP TRIGGER "{name}" ON {table}')
-            else:
+            else:  # SQLite and MariaDB: the same trigger names
                 names = conn.exec_driver_sql(
-                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'os_%'"
+                    "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
+                    "WHERE TRIGGER_SCHEMA = DATABASE()"
+                    if lab.backend == "mariadb"
+                    else "SELECT name FROM sqlite_master WHERE type = 'trigger'"
                 ).scalars()
                 for name in names.all():
                     v2 = not any(x in name for x in ("signatures", "settings", "uses_custody_ins"))
-                    if revision == "v1" or not v2:
-                        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+                    if name.startswith("os_") and (revision == "v1" or not v2):
+                        quoted = conn.dialect.identifier_preparer.quote(name)
+                        conn.exec_driver_sql(f"DROP TRIGGER {quoted}")
             conn.exec_driver_sql("DROP TABLE os_approval_signatures")
             conn.exec_driver_sql("ALTER TABLE os_proposal_approvals DROP COLUMN not_after")
-            conn.exec_driver_sql("DELETE FROM os_settings WHERE key = 'database_id'")
+            conn.exec_driver_sql("DELETE FROM os_settings WHERE os_settings.key = 'database_id'")
             if revision == "v1":
                 conn.exec_driver_sql("DROP TABLE os_approval_uses")
                 conn.exec_driver_sql(f"DROP TABLE {custody.VERSION_TABLE}")
@@ -298,15 +334,23 @@ def test_an_older_rollout_stays_undoable_after_a_newer_proposal_is_frozen(lab, g
         "--rollout",
         "RO-NOPE",
         "--force",
+        "--yes",
     )
     assert unknown.code == 1 and first in unknown.err
 
     done = gg(
-        "--db", lab.url, "--agent-db", lab.settings.agent_url, "rollback", "--force", "--json"
+        "--db",
+        lab.url,
+        "--agent-db",
+        lab.settings.agent_url,
+        "rollback",
+        "--force",
+        "--yes",
+        "--json",
     )
     assert done.code == 0, done.err
     result = json.loads(done.out)
-    assert (result["rollout_id"], result["records_removed"]) == (first, 210)
+    assert (result["rollout"], result["records_removed"]) == (first, 210)
     assert lab.scalar("SELECT status FROM os_rollouts WHERE id = :r", r=first) == "rolled_back"
     # a person's rollback is recorded as that person, never as the agent
     assert lab.scalar("SELECT rolled_back_by FROM os_rollouts WHERE id = :r", r=first) not in (

@@ -1,11 +1,12 @@
 """All or nothing (SPEC 4.3): a fault at any step leaves every table exactly as before.
 
 For every step of apply (rollout.APPLY_STEPS) and of rollback (rollback_mod.ROLLBACK_STEPS),
-three faults, on SQLite and on PostgreSQL:
+three faults, on SQLite, PostgreSQL and MariaDB:
 
 - an exception raised just before the step;
 - the database connection killed just before the step (PostgreSQL: the backend is
-  terminated by a superuser; SQLite: the connection is closed under the transaction);
+  terminated by a superuser; MariaDB: `KILL` of the session by the admin; SQLite: the
+  connection is closed under the transaction);
 - kill -9 of the process running the command, just before the step
   (support/faults_child.py).
 
@@ -73,6 +74,10 @@ def kill_connection(lab, conn) -> None:
     if lab.backend == "sqlite":
         conn.connection.dbapi_connection.close()
         return
+    if lab.backend == "mariadb":
+        session_id = conn.execute(sa.text("SELECT CONNECTION_ID()")).scalar_one()
+        lab.execute(f"KILL {int(session_id)}")
+        return
     pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
     # Superuser connection; waits (up to 10 s) until the backend has really exited.
     lab.execute("SELECT pg_terminate_backend(CAST(:pid AS integer), 10000)", pid=pid)
@@ -108,6 +113,10 @@ def test_a_connection_killed_at_any_step_changes_nothing_and_audits_one_abort(la
 
     with pytest.raises(Aborted) as aborted:
         run(lab, action, kill)
+    # On MariaDB a rollback's `views` step sends nothing (`init` made the views, no rollout
+    # dropped them): the lost connection shows at the next statement, in `dashboard`.
+    quiet = lab.backend == "mariadb" and (action, step) == ("rollback", "views")
+    step = "dashboard" if quiet else step
     assert aborted.value.step == step
     assert lab.snapshot(exclude=("os_audit",)) == before
     assert_one_abort_row_naming(lab, audit_before, step)

@@ -62,7 +62,7 @@ DRIFTS = {
         ("duty owner was added", "duty ownership was removed"),
     ),
     "external_emission_turned_on": (
-        "UPDATE os_settings SET value = 'on' WHERE key = 'external_emission'",
+        "UPDATE os_settings SET value = 'on' WHERE os_settings.key = 'external_emission'",
         {},
         ("setting external_emission was 'off', now 'on'",),
     ),
@@ -144,7 +144,7 @@ def test_undoing_the_drift_makes_the_gate_ready_again(ready, gg):
 def test_each_of_several_drifts_is_its_own_reason(ready, gg):
     ready.execute("UPDATE os_authorities SET active = :v WHERE code = 'GOV-DOT'", v=False)
     ready.execute("DELETE FROM os_governed_collections WHERE collection = 'it_systems'")
-    ready.execute("UPDATE os_settings SET value = 'on' WHERE key = 'external_emission'")
+    ready.execute("UPDATE os_settings SET value = 'on' WHERE os_settings.key = 'external_emission'")
     data = json.loads(status(ready, gg, "--json").out)
     messages = [r["message"] for r in data["reasons"] if r["code"] == "drift"]
     assert len(messages) == 3

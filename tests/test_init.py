@@ -109,9 +109,15 @@ def test_init_on_an_empty_database_creates_every_governance_table_with_the_spec_
         lambda insp, _: {t: insp.get_pk_constraint(t)["constrained_columns"] for t in SPEC_KEYS},
     )
     assert keys == SPEC_KEYS
-    assert _scalar(empty_url, "SELECT value FROM os_settings WHERE key = 'schema_version'") == "1"
     assert (
-        _scalar(empty_url, "SELECT value FROM os_settings WHERE key = 'external_emission'") == "off"
+        _scalar(empty_url, "SELECT value FROM os_settings WHERE os_settings.key = 'schema_version'")
+        == "1"
+    )
+    assert (
+        _scalar(
+            empty_url, "SELECT value FROM os_settings WHERE os_settings.key = 'external_emission'"
+        )
+        == "off"
     )
 
 

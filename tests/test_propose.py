@@ -167,7 +167,7 @@ def test_a_partial_plan_predicts_the_gap_it_leaves(lab, gg, tmp_path):
 
     gap = json.loads(gg("--db", lab.url, "gap", "--json").out)
     assert gap["total"] == 210
-    assert gap["proposal_id"] == "PROP-TRANSPORT-1"
+    assert gap["proposal"] == "PROP-TRANSPORT-1"
     assert gap["by_authority"]["GOV-DOT"] == 54
     assert sum(n for a, n in gap["by_authority"].items() if a != "GOV-DOT") == 156
 

@@ -66,7 +66,7 @@ def test_the_runbook_ratify_apply_report_verify_rollback_and_ratify_again(lab, g
     assert verified.out.startswith("all green")
     assert "✗" not in verified.out
 
-    rolled = gg(*agent, "rollback")
+    rolled = gg(*agent, "rollback", "--yes")
     assert rolled.code == 0, rolled.err
     assert "ownership gap is back to 210" in rolled.out
     assert "proven: the fingerprint equals the pre-rollout one" in rolled.out

@@ -56,7 +56,7 @@ def stored(lab) -> tuple[str, str]:
 
 
 def database_id(lab) -> str:
-    return lab.scalar("SELECT value FROM os_settings WHERE key = 'database_id'")
+    return lab.scalar("SELECT value FROM os_settings WHERE os_settings.key = 'database_id'")
 
 
 def right_payload(lab):
@@ -141,7 +141,9 @@ def test_the_database_id_is_written_once_by_init_and_never_changes(lab):
             if lab.backend == "postgres":  # a role that may update os_settings, not its owner
                 conn.exec_driver_sql(f"GRANT UPDATE ON os_settings TO {APPROVER_LOGIN}")
                 conn.exec_driver_sql(f"SET ROLE {APPROVER_LOGIN}")
-            conn.exec_driver_sql("UPDATE os_settings SET value = 'x' WHERE key = 'database_id'")
+            conn.exec_driver_sql(
+                "UPDATE os_settings SET value = 'x' WHERE os_settings.key = 'database_id'"
+            )
     finally:
         engine.dispose()
     assert database_id(lab) == first

@@ -3,16 +3,18 @@
 `directus_lab` runs `scripts/directus-lab install` (a no-op when the cache
 ~/.cache/govgate-lab is warm; ~2 min and ~730 MB cold) and `start --db pg` into a
 fresh folder under /tmp the first time a test asks for it, and `stop` at the end of
-the session. `directus_sqlite_lab` starts a second one on SQLite for the one module
-that uses it. Tests that do not ask for either (cache clearing against a stub; the
+the session. `directus_sqlite_lab` and `directus_mariadb_lab` start one on SQLite and
+one on a throwaway MariaDB (Debian's binaries, scripts/ensure-mariadb) for the one module
+that uses each. Tests that do not ask for any (cache clearing against a stub; the
 demo comparisons live in tests/test_directus_schema.py) never start anything.
 
-`world` then does what an operator does once: `govgate init` as Directus's database
-role with an admin's token (registers the governance tables through Directus's REST API),
-`govgate init --roles` as the superuser, a login for the agent in the `govgate_agent` role, the
-One-Roof governance data (35 governed tables made with SQL and not registered, so the
-licence's 25-collection limit is never near), and through the REST API an approver
-and an agent user, API-only, each with a static token.
+`world` (and `mariadb_world` in test_directus_mariadb.py) then does what an operator does
+once (`dlab.build_world`): `govgate init` as Directus's database role with an admin's token
+(registers the governance tables through Directus's REST API), `govgate init --roles` as the
+superuser, a login for the agent in the `govgate_agent` role, the One-Roof governance data
+(35 governed tables made with SQL and not registered, so the licence's 25-collection limit is
+never near), and through the REST API an approver and an agent user, API-only, each with a
+static token.
 
 Set GOVGATE_SKIP_DIRECTUS=1 to skip the suite (e.g. on a machine without the npm
 registry); GOVGATE_KEEP_LAB=1 keeps the lab folder (logs, lab.env) after the session.
@@ -21,26 +23,11 @@ registry); GOVGATE_KEEP_LAB=1 keeps the lab folder (logs, lab.env) after the ses
 from __future__ import annotations
 
 import os
-import secrets
-import time
 from pathlib import Path
 
 import pytest
 
-from govgate import api
-from govgate.config import Settings
-
-from .dlab import (
-    AGENT_EMAIL,
-    DIRECTUS_AGENT_LOGIN,
-    INSTALL_TIMEOUT_S,
-    SUITE_DIR,
-    TIMINGS,
-    World,
-    create_directus_users,
-    running_lab,
-    seed_governance,
-)
+from .dlab import INSTALL_TIMEOUT_S, SUITE_DIR, TIMINGS, World, build_world, running_lab
 
 
 def pytest_configure(config):
@@ -82,32 +69,16 @@ def directus_sqlite_lab():
         yield lab
 
 
+@pytest.fixture(scope="module")
+def directus_mariadb_lab():
+    """Directus 12.4.0 on a throwaway MariaDB 10.11 (DB_CLIENT=mysql): for one module only.
+    As root the lab runs mariadbd as the mysql or nobody OS user (MariaDB refuses root)."""
+    with running_lab("mariadb") as lab:
+        yield lab
+
+
 @pytest.fixture(scope="session")
 def world(directus_lab, tmp_path_factory) -> World:
-    lab = directus_lab
-    started = time.monotonic()
-    operator = Settings(db_url=lab.owner_url, directus_url=lab.url, directus_token=lab.admin_token)
-    init_result = api.init(operator, actor="operator")  # through Directus's REST API
-    superuser = Settings(
-        db_url=lab.superuser_url, directus_url=lab.url, directus_token=lab.admin_token
+    return build_world(
+        directus_lab, tmp_path_factory.mktemp("plans"), tmp_path_factory.mktemp("reports")
     )
-    api.init(superuser, actor="operator", roles=True)
-    password = secrets.token_hex(12)
-    lab.execute(
-        f"CREATE ROLE {DIRECTUS_AGENT_LOGIN} LOGIN PASSWORD '{password}' IN ROLE govgate_agent"
-    )
-    port = lab.env["PG_PORT"]
-    agent_url = f"postgresql+psycopg://{DIRECTUS_AGENT_LOGIN}:{password}@127.0.0.1:{port}/{lab.env['PG_DATABASE']}"
-    seed_governance(lab.owner_url)
-    users, tokens, policies = create_directus_users(lab)
-    plans = tmp_path_factory.mktemp("plans")
-    settings = Settings(
-        db_url=lab.owner_url,
-        agent_db_url=agent_url,
-        directus_agent_user=AGENT_EMAIL,
-        directus_url=lab.url,
-        report_dir=str(tmp_path_factory.mktemp("reports")),
-    )
-    start = api.status(settings).fingerprint
-    TIMINGS["operator set-up"] = time.monotonic() - started
-    return World(lab, settings, init_result, users, tokens, policies, start, plans)

@@ -42,7 +42,7 @@ TIMINGS: dict[str, float] = {}
 
 @dataclass
 class DirectusLab:
-    """A running Directus 12.4.0 lab (PostgreSQL) and what lab.env says about it."""
+    """A running Directus 12.4.0 lab (PostgreSQL, MariaDB or SQLite) and what lab.env says."""
 
     dir: Path
     env: dict[str, str]
@@ -62,7 +62,13 @@ class DirectusLab:
 
     @property
     def superuser_url(self) -> str:
-        return self.env["PG_SUPERUSER_URL"]
+        """postgres on PostgreSQL; the lab's all-privileges login on MariaDB."""
+        return self.env.get("DB_SUPERUSER_URL") or self.env["PG_SUPERUSER_URL"]
+
+    @property
+    def db_client(self) -> str:
+        """Directus's DB_CLIENT: pg, mysql or sqlite3."""
+        return self.env["DB_CLIENT"]
 
     def client(self, token: str | None = None) -> httpx.Client:
         """A REST client on the lab (127.0.0.1 only), as the admin unless TOKEN is given."""
@@ -93,6 +99,12 @@ def read_env(path: Path) -> dict[str, str]:
     return out
 
 
+def read_lab_env(lab: DirectusLab) -> None:
+    """Read LAB's lab.env again (after a restart of the lab, ports may have changed)."""
+    lab.env.clear()
+    lab.env.update(read_env(lab.dir / "lab.env"))
+
+
 def run_lab(*args: str, timeout: float, log: Path) -> float:
     started = time.monotonic()
     with log.open("ab") as out:
@@ -119,7 +131,8 @@ def running_lab(db: str) -> Iterator[DirectusLab]:
     the end.
 
     The folder is under /tmp and made by mkdtemp: the lab script opens it (o+x) to the
-    postgres OS user, which must reach its socket and data folder.
+    database's OS user (postgres; mysql or nobody for MariaDB), which must reach its socket and
+    data folder.
     """
     if os.environ.get("GOVGATE_SKIP_DIRECTUS") and not os.environ.get("CI"):  # CI always runs it
         pytest.skip("GOVGATE_SKIP_DIRECTUS is set")
@@ -206,22 +219,71 @@ def seed_governance(owner_url: str) -> None:
     engine = sa.create_engine(owner_url)
     try:
         with engine.begin() as conn:
+            quote = conn.dialect.identifier_preparer.quote_identifier  # "t" or `t` (MariaDB)
             names = [t for d in demo_mod.DOMAINS.values() for t in d] + demo_mod.PROTECTED
             for name in names:
                 conn.execute(
                     sa.text(
-                        f'CREATE TABLE "{name}" (id integer PRIMARY KEY, name varchar(200) NOT '
-                        f"NULL, "
-                        "status varchar(20) NOT NULL, notes text)"
+                        f"CREATE TABLE {quote(name)} (id integer PRIMARY KEY, name varchar(200) "
+                        "NOT NULL, status varchar(20) NOT NULL, notes text)"
                     )
                 )
                 conn.execute(
-                    sa.text(f"INSERT INTO \"{name}\" VALUES (1, :n, 'active', NULL)"),
+                    sa.text(f"INSERT INTO {quote(name)} VALUES (1, :n, 'active', NULL)"),
                     {"n": f"{name} #1"},
                 )
             demo_mod.seed_governance(conn)
     finally:
         engine.dispose()
+
+
+def agent_login(lab: DirectusLab) -> str:
+    """A database login for the agent in the govgate_agent role (made by `init --roles`), made
+    as the superuser as an operator would; returns its URL."""
+    password = secrets.token_hex(12)
+    if lab.db_client == "mysql":
+        account = f"'{DIRECTUS_AGENT_LOGIN}'@'%'"
+        for sql in (
+            f"CREATE USER {account} IDENTIFIED BY '{password}'",
+            f"GRANT govgate_agent TO {account}",
+            f"SET DEFAULT ROLE govgate_agent FOR {account}",
+        ):
+            lab.execute(sql)
+        port, database = lab.env["MARIADB_PORT"], lab.env["MARIADB_DATABASE"]
+        scheme, query = "mysql+pymysql", "?charset=utf8mb4"
+    else:
+        lab.execute(
+            f"CREATE ROLE {DIRECTUS_AGENT_LOGIN} LOGIN PASSWORD '{password}' IN ROLE govgate_agent"
+        )
+        port, database = lab.env["PG_PORT"], lab.env["PG_DATABASE"]
+        scheme, query = "postgresql+psycopg", ""
+    return f"{scheme}://{DIRECTUS_AGENT_LOGIN}:{password}@127.0.0.1:{port}/{database}{query}"
+
+
+def build_world(lab: DirectusLab, plans: Path, reports: Path) -> World:
+    """What an operator does once on a lab with database roles (PostgreSQL, MariaDB): init through
+    Directus's REST API as Directus's login, init --roles as the superuser, the agent's login,
+    the governance data, and through the REST API the approver's and the agent's users."""
+    started = time.monotonic()
+    operator = Settings(db_url=lab.owner_url, directus_url=lab.url, directus_token=lab.admin_token)
+    init_result = api.init(operator, actor="operator")  # through Directus's REST API
+    superuser = Settings(
+        db_url=lab.superuser_url, directus_url=lab.url, directus_token=lab.admin_token
+    )
+    api.init(superuser, actor="operator", roles=True)
+    agent_url = agent_login(lab)
+    seed_governance(lab.owner_url)
+    users, tokens, policies = create_directus_users(lab)
+    settings = Settings(
+        db_url=lab.owner_url,
+        agent_db_url=agent_url,
+        directus_agent_user=AGENT_EMAIL,
+        directus_url=lab.url,
+        report_dir=str(reports),
+    )
+    start = api.status(settings).fingerprint
+    TIMINGS[f"operator set-up ({lab.db_client})"] = time.monotonic() - started
+    return World(lab, settings, init_result, users, tokens, policies, start, plans)
 
 
 def create_directus_users(lab: DirectusLab) -> tuple[dict, dict, dict]:

@@ -57,7 +57,8 @@ def snapshot(engine: sa.Engine, exclude: tuple[str, ...] = (), columns: bool = F
             for name in sorted(insp.get_table_names()):
                 if name in exclude:
                     continue
-                rows = conn.execute(sa.text(f'SELECT * FROM "{name}"')).fetchall()
+                quoted = conn.dialect.identifier_preparer.quote(name)
+                rows = conn.execute(sa.text(f"SELECT * FROM {quoted}")).fetchall()
                 rows = sorted((tuple(r) for r in rows), key=repr)
                 out[name] = ([c["name"] for c in insp.get_columns(name)], rows) if columns else rows
             out["<views>"] = sorted(insp.get_view_names())
@@ -83,8 +84,8 @@ class Lab:
 
     @property
     def db_name(self) -> str:
-        """The PostgreSQL database's name (the last part of the URL)."""
-        return self.url.rsplit("/", 1)[1]
+        """The server database's name (PostgreSQL, MariaDB)."""
+        return sa.engine.make_url(self.url).database
 
     def engine(self, url: str | None = None):
         return make_engine(url or self.url)
@@ -99,8 +100,9 @@ class Lab:
         sql_execute(self.engine(), sql, params)
 
     def snapshot(self, exclude: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
-        """Every table's rows, sorted, and the list of views."""
-        return snapshot(self.engine(), exclude)
+        """Every table's rows, sorted, and the list of views; not the agents' heartbeats,
+        which every agent writes while it runs, whatever the gate says (docs/OPERATIONS.md)."""
+        return snapshot(self.engine(), (*exclude, "os_agent_heartbeats"))
 
 
 def with_settings(lab: Lab, **changes) -> Lab:
@@ -320,6 +322,13 @@ def lift_custody(lab: Lab) -> None:
                 ).all()
                 for name, table in names:
                     conn.exec_driver_sql(f'DROP TRIGGER "{name}" ON {table}')
+            elif lab.backend == "mariadb":
+                names = conn.exec_driver_sql(
+                    "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
+                    "WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME LIKE 'os\\_%%custody%%'"
+                ).scalars()
+                for name in list(names):
+                    conn.exec_driver_sql(f"DROP TRIGGER `{name}`")
             else:
                 names = (
                     conn.exec_driver_sql(

@@ -56,6 +56,10 @@ def emitting_hook(port: int, swallow: bool = False):
 
 def grant_too_much(lab: Lab) -> None:
     """A misconfigured agent role: the database would let these writes through."""
+    if lab.backend == "mariadb":  # one table per GRANT; the login is an account
+        for table in ("billing_invoices", "os_authorities"):
+            lab.execute(f"GRANT INSERT, UPDATE ON {table} TO '{AGENT_LOGIN}'@'127.0.0.1'")
+        return
     lab.execute(f"GRANT INSERT, UPDATE ON billing_invoices, os_authorities TO {AGENT_LOGIN}")
 
 

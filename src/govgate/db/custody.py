@@ -1,6 +1,7 @@
 """Custody enforced by the database: journal rows change only in legal ways, whatever the grants.
 
-Triggers on PostgreSQL and SQLite keep these rules for every role but the tables' owner:
+Triggers on PostgreSQL, SQLite, MySQL and MariaDB (db/mysql_custody.py) keep these rules
+for every role but the tables' owner:
 
 - A rollout row is born `applied`, names an approval that exists for its proposal with
   its exact hash, and a proposal that exists with that hash; the approval was never used.
@@ -12,6 +13,8 @@ Triggers on PostgreSQL and SQLite keep these rules for every role but the tables
 PostgreSQL lets the owner (and superusers) through: history is theirs to repair, and the
 audit trail's checkpoints outside the database show what they changed (docs/SECURITY.md).
 SQLite has no roles: whoever can write the file can drop the triggers, and the notes say so.
+MySQL and MariaDB have no table owner: their triggers hold for every login, and only a
+login with the TRIGGER privilege (which govgate's roles lack) can drop them.
 
 `HEAD` is govgate's own schema revision (Alembic, `db/migrations/`); the gate refuses to
 run on a database whose revision is older.
@@ -22,7 +25,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-HEAD = "v3"
+from . import mysql_custody
+from .mysql import is_mysql
+
+HEAD = "v4"
 VERSION_TABLE = "os_alembic_version"
 USED_TRIGGER = "os_rollouts_custody_used"
 
@@ -250,14 +256,26 @@ def grant_append(conn: Connection, roles: tuple[str, ...]) -> None:
 
 
 def install(conn: Connection) -> None:
-    """Create or replace the custody functions and triggers (idempotent; no rows touched)."""
-    run_ddl(conn, _PG, _SQLITE)
+    """Create or replace the custody functions and triggers (idempotent; no rows touched).
+
+    On MySQL and MariaDB each statement commits implicitly (DDL): call it outside any
+    transaction that holds data changes, as `init` and `upgrade` do.
+    """
+    run_ddl(conn, _PG, _SQLITE, mysql_custody.CUSTODY)
 
 
-def run_ddl(conn: Connection, postgresql: tuple[str, ...], sqlite: tuple[str, ...]) -> None:
+def run_ddl(
+    conn: Connection,
+    postgresql: tuple[str, ...],
+    sqlite: tuple[str, ...],
+    mysql: tuple[str, ...] = (),
+) -> None:
     """Run the trigger DDL written for the connection's dialect."""
     if conn.dialect.name == "postgresql":
         for statement in postgresql:  # plpgsql's % is the driver's placeholder sign: double it
+            conn.exec_driver_sql(statement.replace("%", "%%"))
+    elif is_mysql(conn):
+        for statement in mysql:
             conn.exec_driver_sql(statement.replace("%", "%%"))
     else:
         for statement in sqlite:

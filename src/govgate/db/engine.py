@@ -10,13 +10,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import NoSuchModuleError
 
-from ..config import mask_url
 from ..errors import BadInput, DatabaseUnreachable
+from ..urls import SUPPORTED, mask_url, parse_url, url_problem
+from . import mysql
 
-# pg_advisory_xact_lock key: every writer of govgate serialises on it.
+# pg_advisory_xact_lock key: every writer of govgate serialises on it (MySQL and MariaDB:
+# GET_LOCK, see db/mysql.py).
 LOCK_KEY = 0x676F76676174  # "govgat"
 
 
@@ -34,14 +36,13 @@ def make_engine(url: str, *, read_only: bool = False, create: bool = False) -> E
     Raises BadInput for a malformed URL, DatabaseUnreachable when a SQLite file is
     missing (unless `create`) or the server does not answer.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
+    problem = url_problem(url)
+    if problem:
         raise BadInput(
-            f"malformed database URL: {mask_url(url)}",
-            hint="use the SQLAlchemy form, e.g. sqlite:///path.db or "
-            "postgresql+psycopg://user:pass@host/db",
-        ) from exc
+            f"database URL {mask_url(url)}: {problem}",
+            hint=f"use one of the forms {SUPPORTED}",
+        )
+    parsed = parse_url(url)
     backend = parsed.get_backend_name()
     try:
         if backend == "sqlite":
@@ -49,24 +50,17 @@ def make_engine(url: str, *, read_only: bool = False, create: bool = False) -> E
         elif backend == "postgresql":
             engine = _postgres_engine(parsed, read_only=read_only)
         else:
-            raise BadInput(
-                f"unsupported database '{backend}' in {mask_url(url)}",
-                hint="govgate supports sqlite and postgresql URLs",
-            )
-    except NoSuchModuleError as exc:
+            engine = mysql.make_engine(parsed, read_only=read_only)
+    except (NoSuchModuleError, ImportError) as exc:  # a broken installation, not the URL
         raise BadInput(
-            f"no driver for {mask_url(url)}: {exc}", hint="use postgresql+psycopg:// for PostgreSQL"
+            f"no driver for {mask_url(url)}: {exc}",
+            hint="reinstall govgate with its dependencies (deploy/install.sh)",
         ) from exc
     return engine
 
 
 def _sqlite_engine(parsed, *, read_only: bool, create: bool) -> Engine:
     path = parsed.database
-    if not path or path == ":memory:":
-        raise BadInput(
-            "an in-memory SQLite database cannot be governed",
-            hint="give a file path: sqlite:///path.db",
-        )
     if not create and not Path(path).is_file():
         raise DatabaseUnreachable(
             f"no SQLite database at {path}",
@@ -95,20 +89,40 @@ def _sqlite_engine(parsed, *, read_only: bool, create: bool) -> Engine:
 
 
 def _postgres_engine(parsed, *, read_only: bool) -> Engine:
+    # Every key of the URL's query reaches libpq as it is (sslmode, service, passfile, a socket
+    # directory in host, …): govgate's own settings only fill what the URL leaves open, so
+    # connect_timeout is the URL's when it gives one, and the name is libpq's fallback name.
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    args = {"connect_timeout": 5, "application_name": "govgate"}
+    args = {"connect_timeout": 5, "fallback_application_name": "govgate"}
+    args = {k: v for k, v in args.items() if k not in parsed.query}
     if not read_only:
         return sa.create_engine(parsed, connect_args=args, pool_pre_ping=True)
     # One snapshot per read: a verdict never mixes states from before and after another commit.
-    args["options"] = "-c default_transaction_read_only=on"
-    return sa.create_engine(
+    engine = sa.create_engine(
         parsed, connect_args=args, pool_pre_ping=True, isolation_level="REPEATABLE READ"
     )
+
+    # Read-only for the whole session, set as the connection opens: through `options` it
+    # would replace the URL's, a service file's or PGOPTIONS's own `options`.
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_conn, _record):
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        try:
+            dbapi_conn.execute("SET default_transaction_read_only = on")
+        finally:
+            dbapi_conn.autocommit = autocommit
+
+    return engine
 
 
 def is_postgres(conn_or_engine) -> bool:
     return conn_or_engine.dialect.name == "postgresql"
+
+
+def is_sqlite(conn_or_engine) -> bool:
+    return conn_or_engine.dialect.name == "sqlite"
 
 
 def quote(conn: Connection, name: str) -> str:

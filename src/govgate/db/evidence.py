@@ -1,6 +1,7 @@
 """Custody of the evidence behind approvals (govgate's schema revision v3).
 
-Triggers on PostgreSQL and SQLite, for every role but the tables' owner (as in `custody`):
+Triggers on PostgreSQL, SQLite, MySQL and MariaDB, for every role but the tables' owner
+(as in `custody`):
 
 - A signature (`os_approval_signatures`) is added only to an approval that exists and was
   never used, and is never changed; it is deleted only with an approval that was never used.
@@ -23,6 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import mysql_custody
 from . import schema as s
 from .custody import _PG_OWNER_CHECK, run_ddl
 
@@ -117,7 +119,7 @@ END""",
 
 def install(conn: Connection) -> None:
     """Create or replace the evidence triggers (idempotent; no rows touched)."""
-    run_ddl(conn, _PG, _SQLITE)
+    run_ddl(conn, _PG, _SQLITE, mysql_custody.EVIDENCE)
 
 
 def database_id(conn: Connection) -> str | None:

@@ -1,4 +1,5 @@
-"""What a PostgreSQL login can really do to a table: the one query the gate and doctor share.
+"""What a PostgreSQL login can really do to a table: the one query the gate and doctor share
+(MySQL and MariaDB: db/mysql_grants.py, the same answer read from their grants).
 
 A login can write a table through its own grants, through any role it is a member of
 (inherited, or reachable with SET ROLE), through a grant on some of its columns only, or
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from . import mysql_grants
+from .mysql import is_mysql
 
 _QUERY = sa.text(
     """
@@ -43,6 +47,8 @@ def privileges(conn: Connection, table: str, wanted: tuple[str, ...]) -> list[st
     Each is named, with how it is reached when not directly: `INSERT (through role x)`,
     `INSERT (on some columns)`. Empty on SQLite, which has no roles.
     """
+    if is_mysql(conn):
+        return mysql_grants.privileges(conn, table, wanted)
     if conn.dialect.name != "postgresql":
         return []
     rows = conn.execute(_QUERY, {"t": table, "wanted": list(wanted)}).all()

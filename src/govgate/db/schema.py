@@ -7,12 +7,22 @@ people write them; govgate only adds columns and tables beside them.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
-from .types import Timestamp, UserRef
+from .types import LongText, Timestamp, UserRef
 
 SCHEMA_VERSION = "1"
 
 metadata = sa.MetaData()
+
+# MySQL and MariaDB: InnoDB (transactions, consistent dumps) and a binary collation, so that
+# ids and hashes compare exactly, as on PostgreSQL and SQLite; the server's default
+# (utf8mb4_general_ci) would take 'apr-1' for 'APR-1'. Other dialects ignore these options.
+_OPTIONS = {
+    f"{dialect}_{option}": value
+    for dialect in ("mysql", "mariadb")
+    for option, value in (("engine", "InnoDB"), ("charset", "utf8mb4"), ("collate", "utf8mb4_bin"))
+}
 
 authorities = sa.Table(
     "os_authorities",
@@ -20,6 +30,7 @@ authorities = sa.Table(
     sa.Column("code", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("active", sa.Boolean(create_constraint=False), nullable=False, default=True),
+    **_OPTIONS,
 )
 
 governed_collections = sa.Table(
@@ -27,6 +38,7 @@ governed_collections = sa.Table(
     metadata,
     sa.Column("collection", sa.String(64), primary_key=True),
     sa.Column("domain", sa.String(64), nullable=False),
+    **_OPTIONS,
 )
 
 duties = sa.Table(
@@ -34,6 +46,7 @@ duties = sa.Table(
     metadata,
     sa.Column("code", sa.String(64), primary_key=True),
     sa.Column("title", sa.String(255), nullable=False),
+    **_OPTIONS,
 )
 
 approvals = sa.Table(
@@ -48,10 +61,11 @@ approvals = sa.Table(
         "approved_by", UserRef()
     ),  # VARCHAR(255); uuid on a PostgreSQL Directus (directus_meta)
     sa.Column("approved_at", Timestamp()),  # Directus writes epoch ms on SQLite
-    sa.Column("statement", sa.Text),
+    sa.Column("statement", LongText),
     # Revision v3: until when the approval may start a rollout (NULL: approved_at plus the
     # plan's or configuration's validity).
     sa.Column("not_after", Timestamp()),
+    **_OPTIONS,
 )
 
 accountability = sa.Table(
@@ -63,6 +77,7 @@ accountability = sa.Table(
     sa.Column("authority", sa.String(64), nullable=False),
     sa.Column("rollout_id", sa.String(64)),
     sa.UniqueConstraint("collection", "duty", name="os_accountability_slot"),
+    **_OPTIONS,
 )
 
 proposals = sa.Table(
@@ -70,14 +85,15 @@ proposals = sa.Table(
     metadata,
     sa.Column("id", sa.String(100), primary_key=True),
     sa.Column("approval_id", sa.String(100), nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("title", LongText, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),  # canonical JSON the hash is taken of
-    sa.Column("expected_state", sa.Text, nullable=False),  # canonical JSON, for diffs
-    sa.Column("plan_file", sa.Text),
-    sa.Column("plan_text", sa.Text),
+    sa.Column("body", LongText, nullable=False),  # canonical JSON the hash is taken of
+    sa.Column("expected_state", LongText, nullable=False),  # canonical JSON, for diffs
+    sa.Column("plan_file", LongText),
+    sa.Column("plan_text", LongText),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("created_by", sa.String(255)),
+    **_OPTIONS,
 )
 
 rollouts = sa.Table(
@@ -91,15 +107,16 @@ rollouts = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),  # applied | rolled_back
     sa.Column("pre_fingerprint", sa.String(64), nullable=False),
     sa.Column("post_fingerprint", sa.String(64)),
-    sa.Column("created_objects", sa.Text, nullable=False),  # JSON list of views/dashboards made
-    sa.Column("records", sa.Text, nullable=False),  # JSON list of the slots inserted
+    sa.Column("created_objects", LongText, nullable=False),  # JSON list of views/dashboards made
+    sa.Column("records", LongText, nullable=False),  # JSON list of the slots inserted
     sa.Column("started_at", sa.String(40), nullable=False),
     sa.Column("finished_at", sa.String(40)),
     sa.Column("duration_ms", sa.Integer),
     sa.Column("applied_by", sa.String(255)),
     sa.Column("rolled_back_at", sa.String(40)),
     sa.Column("rolled_back_by", sa.String(255)),
-    sa.Column("report", sa.Text),
+    sa.Column("report", LongText),
+    **_OPTIONS,
 )
 
 audit = sa.Table(
@@ -111,9 +128,10 @@ audit = sa.Table(
     sa.Column("actor", sa.String(255), nullable=False),
     sa.Column("proposal_id", sa.String(100)),
     sa.Column("rollout_id", sa.String(64)),
-    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("detail", LongText, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    **_OPTIONS,
 )
 
 # Which approval each rollout used: the approval id is the key, so an approval is used once,
@@ -124,6 +142,7 @@ approval_uses = sa.Table(
     sa.Column("approval_id", sa.String(100), primary_key=True),
     sa.Column("rollout_id", sa.String(64), nullable=False),
     sa.Column("used_at", sa.String(40), nullable=False),
+    **_OPTIONS,
 )
 
 # Revision v3: the signed payload of an approval and its signature, beside the approval. The
@@ -135,10 +154,11 @@ approval_signatures = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("approval_id", sa.String(100), nullable=False, unique=True),
     sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("signature", sa.Text, nullable=False),
+    sa.Column("payload", LongText, nullable=False),
+    sa.Column("signature", LongText, nullable=False),
     sa.Column("created_by", UserRef()),
     sa.Column("created_at", Timestamp()),
+    **_OPTIONS,
 )
 
 # Revision v3: passkeys people register in the Directus app (WebAuthn public keys). A passkey
@@ -148,18 +168,28 @@ passkeys = sa.Table(
     "os_passkeys",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("credential_id", sa.String(1400), nullable=False, unique=True),
-    sa.Column("public_key", sa.Text, nullable=False),  # SubjectPublicKeyInfo, DER, base64url
+    # ASCII on MySQL and MariaDB: a unique key holds at most 3072 bytes, and base64url is ASCII.
+    sa.Column(
+        "credential_id",
+        sa.String(1400).with_variant(
+            mysql.VARCHAR(1400, charset="ascii", collation="ascii_bin"), "mysql", "mariadb"
+        ),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("public_key", LongText, nullable=False),  # SubjectPublicKeyInfo, DER, base64url
     sa.Column("algorithm", sa.Integer, nullable=False),  # COSE: -7 ES256, -8 EdDSA, -257 RS256
     sa.Column("user_id", UserRef(), nullable=False),
     sa.Column("created_at", Timestamp()),
+    **_OPTIONS,
 )
 
 settings = sa.Table(
     "os_settings",
     metadata,
     sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("value", LongText, nullable=False),
+    **_OPTIONS,
 )
 
 outbox = sa.Table(
@@ -168,8 +198,31 @@ outbox = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("channel", sa.String(64), nullable=False),
-    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("payload", LongText, nullable=False),
     sa.Column("sent_at", sa.String(40)),
+    **_OPTIONS,
+)
+
+# Revision v4: one row per agent process, kept up to date while it runs (agent/observe.py):
+# what `status --why`, `doctor` and the owner's page say of the agent. The agent's role may
+# INSERT and UPDATE it and nothing else; the gate's verdict never depends on it. Times are
+# UTC ISO 8601 strings from the agent's clock.
+agent_heartbeats = sa.Table(
+    "os_agent_heartbeats",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # one agent process: a random hex id
+    sa.Column("identity", sa.String(255), nullable=False),
+    sa.Column("version", sa.String(40), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("seen_at", sa.String(40), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),  # idle | waiting | applying | stopped
+    sa.Column("last_status", sa.String(20)),  # the gate's last word it saw
+    sa.Column("polls", sa.Integer, nullable=False),
+    sa.Column("rollouts", sa.Integer, nullable=False),
+    sa.Column("errors", sa.Integer, nullable=False),
+    **_OPTIONS,
 )
 
 GOVERNANCE_TABLES = (
@@ -184,7 +237,8 @@ ALL_TABLES = GOVERNANCE_TABLES + OWN_TABLES
 # Tables of a later schema revision: `govgate upgrade` creates them on an older database.
 CUSTODY_TABLES = ("os_approval_uses",)  # v2
 SIGNATURE_TABLES = ("os_approval_signatures", "os_passkeys")  # v3
-LATER_TABLES = CUSTODY_TABLES + SIGNATURE_TABLES
+HEARTBEAT_TABLES = ("os_agent_heartbeats",)  # v4
+LATER_TABLES = CUSTODY_TABLES + SIGNATURE_TABLES + HEARTBEAT_TABLES
 # Columns of a later schema revision: a database without them wants `govgate upgrade`.
 LATER_COLUMNS = {("os_proposal_approvals", "not_after")}  # v3
 

@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from ..config import mask_url
 from ..errors import DatabaseError, DatabaseUnreachable, GovgateError, describe
-from .engine import LOCK_KEY, Mode, is_postgres, make_engine
+from ..urls import mask_url
+from . import mysql
+from .engine import LOCK_KEY, Mode, is_postgres, is_sqlite, make_engine
 
 # Driver modules whose own exceptions (raised outside SQLAlchemy, e.g. by a LISTEN
 # connection) are database errors too; their connection-level classes mean "lost".
@@ -35,6 +36,7 @@ def translate(exc: BaseException, url: str | None = None) -> GovgateError | None
     """The GovgateError that stands for driver error EXC, or None when EXC is not one."""
     if isinstance(exc, GovgateError) or not isinstance(exc, Exception):
         return None
+    driver = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
     if isinstance(exc, sa_exc.DBAPIError):
         lost = exc.connection_invalidated or isinstance(
             exc, (sa_exc.OperationalError, sa_exc.InterfaceError)
@@ -45,6 +47,15 @@ def translate(exc: BaseException, url: str | None = None) -> GovgateError | None
         lost = any(cls.__name__ in _LOST_NAMES for cls in type(exc).__mro__)
     else:
         return None
+    if type(driver).__module__.split(".")[0] == "pymysql" and driver.args:
+        # PyMySQL calls almost every server error OperationalError (a refused grant, a
+        # custody trigger's refusal): only these error numbers mean the server is out of reach.
+        errno = driver.args[0] if isinstance(driver.args[0], int) else 0
+        lost = (
+            getattr(exc, "connection_invalidated", False)
+            or errno in mysql.UNREACHABLE_ERRNOS
+            or not errno
+        )
     where = f" at {mask_url(url)}" if url else ""
     if lost:
         return DatabaseUnreachable(
@@ -85,25 +96,31 @@ def transaction(
 ) -> Iterator[Connection]:
     """One transaction. WRITE commits on success; DRY_RUN and READ always roll back.
 
-    With `lock`, the transaction first takes govgate's lock, which dies with the
-    session: PostgreSQL `pg_advisory_xact_lock`, SQLite `BEGIN IMMEDIATE`.
-    Any exception inside the block rolls everything back and propagates.
+    With `lock`, the transaction first takes govgate's lock: PostgreSQL
+    `pg_advisory_xact_lock` and SQLite `BEGIN IMMEDIATE`, which end with the transaction;
+    MySQL and MariaDB `GET_LOCK`, taken before the transaction begins and released after it
+    ends (db/mysql.py). Any exception inside the block rolls everything back and propagates.
     """
     with connect(engine) as conn:
-        if not is_postgres(conn):
+        if is_sqlite(conn):
             conn.execution_options(sqlite_begin="IMMEDIATE" if mode is Mode.WRITE else "DEFERRED")
-        trans = conn.begin()
+        held = mysql.acquire_lock(conn) if lock and mysql.is_mysql(conn) else None
         try:
-            if lock and is_postgres(conn):
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
-            yield conn
-        except BaseException:
-            _quiet_rollback(trans)
-            raise
-        if mode is Mode.WRITE:
-            trans.commit()
-        else:
-            trans.rollback()
+            trans = conn.begin()
+            try:
+                if lock and is_postgres(conn):
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+                yield conn
+            except BaseException:
+                _quiet_rollback(trans)
+                raise
+            if mode is Mode.WRITE:
+                trans.commit()
+            else:
+                trans.rollback()
+        finally:
+            if held is not None:
+                mysql.release_lock(conn, held)
 
 
 def _quiet_rollback(trans) -> None:
@@ -148,8 +165,8 @@ def session(
 ) -> Iterator[Connection]:
     """One transaction on URL, on an engine made for it and disposed of afterwards.
 
-    READ sessions use a read-only connection (PostgreSQL read-only transactions,
-    SQLite mode=ro), so a read command cannot write even by mistake.
+    READ sessions use a read-only connection (PostgreSQL and MySQL/MariaDB read-only
+    transactions, SQLite mode=ro), so a read command cannot write even by mistake.
     """
     with (
         Database(url, read_only=mode is Mode.READ, create=create) as db,

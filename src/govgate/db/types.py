@@ -5,7 +5,10 @@
 - `UserRef`: who approved: a name on plain SQL, a Directus user id on Directus.
 - `DateTime`: PostgreSQL `timestamptz`; on SQLite Directus stores INTEGER epoch
   milliseconds, and a column default (CURRENT_TIMESTAMP) leaves text. Writes store epoch
-  milliseconds; reads accept both and return an aware UTC datetime.
+  milliseconds; reads accept both and return an aware UTC datetime. MySQL and MariaDB
+  have no time zone in DATETIME: govgate writes UTC and reads it back as UTC.
+- `LongText`: TEXT, but LONGTEXT on MySQL and MariaDB, whose TEXT holds only 64 KB (a
+  proposal's body or a report outgrows it).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import mysql
+
+_MYSQL = ("mysql", "mariadb")
 
 
 class Uuid(sa.types.TypeDecorator):
@@ -26,7 +31,7 @@ class Uuid(sa.types.TypeDecorator):
 
     def load_dialect_impl(self, dialect):
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.UUID(as_uuid=False))
+            return dialect.type_descriptor(sa.UUID(as_uuid=False))
         return dialect.type_descriptor(sa.CHAR(36))
 
     def process_bind_param(self, value, dialect):
@@ -79,18 +84,24 @@ class DateTime(sa.types.TypeDecorator):
     def load_dialect_impl(self, dialect):
         if dialect.name == "sqlite":
             return dialect.type_descriptor(sa.types.NullType())
+        if dialect.name in _MYSQL:
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         return dialect.type_descriptor(sa.DateTime(timezone=True))
 
     def process_bind_param(self, value, dialect):
-        if value is None or dialect.name != "sqlite":
+        if value is None or dialect.name not in ("sqlite", *_MYSQL):
             return value
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 value = value.replace(tzinfo=UTC)
+            if dialect.name in _MYSQL:  # DATETIME keeps no zone: store UTC
+                return value.astimezone(UTC).replace(tzinfo=None)
             return int(value.timestamp() * 1000)
         return value
 
     def process_result_value(self, value, dialect):
+        if dialect.name in _MYSQL:
+            return from_directus_time(value)
         return value if dialect.name != "sqlite" else from_directus_time(value)
 
 
@@ -133,3 +144,6 @@ class Timestamp(DateTime):
         if dialect.name == "sqlite":
             return dialect.type_descriptor(_RawDatetime())
         return super().load_dialect_impl(dialect)
+
+
+LongText = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..config import check_against
+from ..db.mysql import is_mysql
 from .tables import access, activity, permissions, policies, roles, users
 
 
@@ -30,6 +31,10 @@ def in_use(conn: Connection, settings) -> bool:
 def is_directus(conn: Connection) -> bool:
     """True when the database holds Directus's system tables."""
     names = set(sa.inspect(conn).get_table_names())
+    if is_mysql(conn) and "directus_activity" not in names:
+        # MySQL lists only the tables a login has a grant on, and the approver's role has
+        # none on directus_activity: its other Directus tables tell instead.
+        return {"directus_collections", "directus_users"} <= names
     return {"directus_collections", "directus_activity"} <= names
 
 

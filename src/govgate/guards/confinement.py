@@ -3,7 +3,9 @@
 SQLite: an authorizer denies every other write as it is prepared, so a stray
 statement fails before it touches anything. PostgreSQL: before commit,
 `pg_stat_xact_user_tables` shows every table this transaction wrote, and
-`pg_class` every relation it created or altered.
+`pg_class` every relation it created or altered. MySQL and MariaDB: a guard refuses every
+statement but reads and writes of the allowed tables as it is sent, and before commit the
+session's row counters must equal the rows those statements wrote (`statement_guard`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..db import schema as s
+from ..db.mysql import is_mysql
 from ..errors import CheckFailed
+from .statement_guard import StatementGuard
 
 # os_approval_uses: the trigger records the rollout's approval, the rollout its co-approvals;
 # the evidence trigger (db/evidence.py) lets only a rollout being recorded use one.
@@ -55,11 +59,14 @@ class Guard:
     tables: frozenset[str]
     views: frozenset[str] = frozenset(s.VIEWS)
     denied: list[str] = field(default_factory=list)
+    statements: StatementGuard | None = None  # MySQL and MariaDB, while confined
 
     def violations(self, conn: Connection) -> list[str]:
         """Writes outside the allow-list in this transaction so far, in plain words."""
         if conn.dialect.name == "postgresql":
             return self.denied + _postgres_violations(conn, self)
+        if self.statements is not None:
+            return self.denied + self.statements.violations()
         return list(self.denied)
 
     def _authorize(self, action, arg1, arg2, _db, trigger) -> int:
@@ -82,12 +89,23 @@ def allowed_tables(directus: bool) -> frozenset[str]:
 
 @contextmanager
 def confined(conn: Connection, guard: Guard) -> Iterator[Guard]:
-    """Install the guard for the block (SQLite authorizer); PostgreSQL checks afterwards."""
+    """Install the guard for the block (SQLite authorizer; MySQL and MariaDB statement guard,
+    whose counters are checked again as the block ends cleanly, right before the commit);
+    PostgreSQL checks afterwards. Raises CheckFailed naming what was refused or miscounted.
+    """
     raw = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
     if raw is not None:
         raw.set_authorizer(guard._authorize)
+    if is_mysql(conn):
+        guard.statements = StatementGuard(conn, guard.tables, guard.denied)
+        guard.statements.install()
     try:
         yield guard
+        if guard.statements is not None and (late := guard.statements.violations()):
+            raise CheckFailed(
+                "the rollout wrote what its statements did not account for",
+                failures=tuple(f"confinement: {v}" for v in late),
+            )
     except Exception as exc:
         if guard.denied:  # the statement failed because the authorizer denied it: say what it was
             raise CheckFailed(
@@ -96,6 +114,9 @@ def confined(conn: Connection, guard: Guard) -> Iterator[Guard]:
             ) from exc
         raise
     finally:
+        if guard.statements is not None:
+            guard.statements.remove()
+            guard.statements = None
         if raw is not None:
             try:
                 raw.set_authorizer(None)
@@ -137,8 +158,10 @@ def _postgres_violations(conn: Connection, guard: Guard) -> list[str]:
 
 def protected_tables(conn: Connection, patterns: tuple[str, ...]) -> list[str]:
     """The tables of the database that the PATTERNS protect."""
-    return sorted(
-        t
-        for t in sa.inspect(conn).get_table_names()
-        if any(fnmatch.fnmatchcase(t, p) for p in patterns)
-    )
+    names = set(sa.inspect(conn).get_table_names())
+    if is_mysql(conn) and "directus_collections" in names:
+        # MySQL lists only the tables a login has a grant on, and the agent has none on a
+        # protected collection: Directus's own list of collections names them.
+        rows = conn.execute(sa.text("SELECT collection FROM directus_collections"))
+        names |= {c for (c,) in rows}
+    return sorted(t for t in names if any(fnmatch.fnmatchcase(t, p) for p in patterns))

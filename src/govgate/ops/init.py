@@ -10,7 +10,8 @@ from sqlalchemy.engine import Connection
 from ..db import audit, custody, evidence, migrate
 from ..db import schema as s
 from ..db import wakeup as notify
-from ..db.engine import quote
+from ..db.engine import is_sqlite, quote, view_names
+from ..db.mysql import is_mysql
 from ..directus import identity
 from ..directus import registration as directus_meta
 from ..errors import BadInput
@@ -83,6 +84,8 @@ def create_missing(conn: Connection, actor: str, *, register_via: str = "") -> I
         migrate.stamp_head(conn)
     # PostgreSQL: the trigger that wakes the agent on a new approval; no rows touched
     notify.install(conn)
+    if is_mysql(conn):
+        _create_views(conn)
     # Directus: show them in the app (missing rows only), or get them ready for its API
     registered = ()
     if register_via in (VIA_SQL, VIA_API):
@@ -110,6 +113,16 @@ def create_missing(conn: Connection, actor: str, *, register_via: str = "") -> I
     )
 
 
+def _create_views(conn: Connection) -> None:
+    """MySQL and MariaDB: the dashboard views, made here because any DDL inside the rollout's
+    transaction would commit it halfway. They depend on no data, so a rollout needs nothing
+    more; missing ones are created, existing ones (an operator's own) left as they are."""
+    existing = view_names(conn)
+    for name, select in s.VIEWS.items():
+        if name not in existing:
+            conn.execute(sa.text(f"CREATE VIEW {quote(conn, name)} AS {select}"))
+
+
 AGENT_ROLE = "govgate_agent"
 APPROVER_ROLE = "govgate_approver"
 
@@ -119,14 +132,15 @@ _BOTH_READ = (
     "os_authorities", "os_governed_collections", "os_duties", "os_proposal_approvals",
     "os_approval_uses", "os_approval_signatures", "os_alembic_version", "os_proposals",
     "os_settings",
-    "os_accountability", "os_rollouts", "os_audit", "directus_users", "directus_access",
+    "os_accountability", "os_rollouts", "os_audit", "os_agent_heartbeats", "directus_users",
+    "directus_access",
     "directus_policies", "directus_roles", "directus_permissions", "directus_collections",
 )  # fmt: skip
 _AGENT_GRANTS = (
     ("SELECT", (*_BOTH_READ, "os_outbox", "directus_activity", "directus_dashboards",
                 "directus_panels")),
     ("INSERT, DELETE", ("os_accountability", "directus_dashboards", "directus_panels")),
-    ("INSERT, UPDATE", ("os_rollouts",)),
+    ("INSERT, UPDATE", ("os_rollouts", "os_agent_heartbeats")),  # heartbeats: liveness only
     ("INSERT", ("os_approval_uses",)),  # the co-approvals a rollout used (checked by trigger)
 )  # fmt: skip
 # The approver is a person: approvals and their signatures. Never Directus's own records:
@@ -138,15 +152,18 @@ _APPROVER_GRANTS = (
 
 
 def create_roles(conn: Connection, result: InitResult) -> InitResult:
-    """Create (or re-grant) the least-privilege roles on PostgreSQL.
+    """Create (or re-grant) the least-privilege roles on PostgreSQL, MySQL and MariaDB.
 
     `govgate_agent` reads the governance tables, writes only what a rollout may
     write, and can never write approvals. `govgate_approver` may insert approvals.
     Both are NOLOGIN: grant them to the login users. Raises BadInput on SQLite.
     """
-    if conn.dialect.name != "postgresql":
+    if is_sqlite(conn):
         raise BadInput("SQLite has no database roles", hint="run `govgate init` without --roles")
     names = set(sa.inspect(conn).get_table_names())
+    if is_mysql(conn):
+        _create_mysql_roles(conn, names)
+        return replace(result, roles=(AGENT_ROLE, APPROVER_ROLE))
     for role, table_grants in ((AGENT_ROLE, _AGENT_GRANTS), (APPROVER_ROLE, _APPROVER_GRANTS)):
         conn.execute(
             sa.text(
@@ -175,3 +192,33 @@ def create_roles(conn: Connection, result: InitResult) -> InitResult:
             sa.text(f"REVOKE ALL ON directus_activity, directus_revisions FROM {APPROVER_ROLE}")
         )
     return replace(result, roles=(AGENT_ROLE, APPROVER_ROLE))
+
+
+# MySQL and MariaDB: no sequences and no append function. Both roles append audit rows with
+# INSERT alone (a trigger keeps the chain linear); both read the views that `init` made,
+# without which a listing of the database would not show them to the agent.
+_MYSQL_EXTRA = {
+    AGENT_ROLE: (("INSERT", ("os_audit",)), ("SELECT", tuple(s.VIEWS))),
+    APPROVER_ROLE: (("INSERT", ("os_audit",)), ("SELECT", tuple(s.VIEWS))),
+}
+# Error numbers of a REVOKE of what was never granted: nothing to take away.
+_NO_SUCH_GRANT = (1141, 1147)
+
+
+def _create_mysql_roles(conn: Connection, names: set[str]) -> None:
+    """Roles and table-level grants in this database (each statement commits: DDL)."""
+    names = names | view_names(conn)
+    for role, table_grants in ((AGENT_ROLE, _AGENT_GRANTS), (APPROVER_ROLE, _APPROVER_GRANTS)):
+        conn.execute(sa.text(f"CREATE ROLE IF NOT EXISTS {role}"))
+        for privileges, tables in (*table_grants, *_MYSQL_EXTRA[role]):
+            for table in tables:  # MySQL grants one table per statement
+                if table in names:
+                    conn.execute(sa.text(f"GRANT {privileges} ON {quote(conn, table)} TO {role}"))
+    # A role that an older set-up let write approvals loses it: the agent never may.
+    try:
+        conn.execute(
+            sa.text(f"REVOKE INSERT, UPDATE, DELETE ON os_proposal_approvals FROM {AGENT_ROLE}")
+        )
+    except sa.exc.DBAPIError as exc:
+        if getattr(exc.orig, "args", (None,))[0] not in _NO_SUCH_GRANT:
+            raise

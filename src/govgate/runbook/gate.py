@@ -183,7 +183,7 @@ def _drift_reasons(conn: Connection, proposal: prop.Proposal, state: State) -> l
 
 
 def _privilege_reasons(conn: Connection) -> list[Reason]:
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name == "sqlite":
         return []
     can = agent_can_write_approvals(conn)
     if not can:
@@ -200,7 +200,7 @@ def _privilege_reasons(conn: Connection) -> list[Reason]:
 
 
 def _privilege_notes(conn: Connection) -> list[str]:
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name != "sqlite":
         return []
     return [
         "SQLite has no database roles: nothing stops a process with write access to the file "

@@ -14,18 +14,16 @@ exit 2); it never falls back to defaults in silence:
   boolean, `interval = "abc"` or `-1` not a number of seconds, `report_dir = [1]` not
   a path; unknown sections and keys are refused. The error names the file, the line,
   `[section] key`, and what is expected.
-- An environment variable with a bad value (a database URL that does not parse, say)
-  is named the same way.
+- An environment variable with a bad value (a URL govgate cannot use) is named alike.
 - Provenance is never switched off in silence: `[directus] enabled = false` on a
   database that has Directus's tables is refused (`check_against`, which needs a
   connection and so runs where the database is opened). Only Directus's own activity
   records prove that a person created an approval; on a Directus database that check
   cannot be configured away.
 
-`pydantic-settings` does not fit here: `Settings` must stay a dataclass (the code base
-and its tests use `dataclasses.replace` on it), each source is validated on its own so
-that an error can name its file line or variable, and library code that builds
-`Settings(...)` must not read the environment behind its back.
+`pydantic-settings` does not fit here: `Settings` must stay a dataclass (the code base and its
+tests use `dataclasses.replace` on it), each source is validated on its own so that an error can
+name its file line or variable, and `Settings(...)` must not read the environment behind its back.
 """
 
 from __future__ import annotations
@@ -41,10 +39,10 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from .errors import BadInput
+from .files import MiB, read_bounded
+from .urls import url_problem
 
 DEFAULT_DEMO_PATH = "oneroof-demo.db"
 DEFAULT_DB_URL = f"sqlite:///{DEFAULT_DEMO_PATH}"
@@ -71,6 +69,8 @@ class Settings:
     directus: bool | None = None  # None: detect from the directus_* tables
     report_dir: str = "govgate-reports"
     agent_interval: Seconds = 2.0
+    agent_stale_after: Seconds = 60.0  # an agent not seen for longer is reported as not running
+    metrics_file: str | None = None  # Prometheus text for node_exporter's textfile collector
     allowed_signers: str | None = None  # the trust root for signed approvals: outside the database
     require_signature: bool = False
     require_user_presence: bool = False  # security-key signatures must say a human touched the key
@@ -106,22 +106,13 @@ def check_against(settings: Settings, is_directus: bool) -> None:
         )
 
 
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by `***`, safe to print or log."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
-
-
 # -- what a configuration may say --------------------------------------------------------
 
 
 def _database_url(value: str) -> str:
-    try:
-        make_url(value)
-    except ArgumentError:
-        raise ValueError("not a database URL") from None
+    problem = url_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -154,6 +145,8 @@ class _Agent(_Section):
     interval: Seconds = Field(
         None, description=f"a number of seconds, at least {MIN_INTERVAL}, e.g. 2.0"
     )
+    stale_after: Seconds = Field(None, description="a number of seconds, e.g. 60.0")
+    metrics_file: Name = Field(None, description='a file path, e.g. "/var/lib/govgate/a.prom"')
 
 
 class _Directus(_Section):
@@ -185,6 +178,8 @@ _FILE_KEYS = {
     ("agent", "directus_user"): "directus_agent_user",
     ("agent", "report_dir"): "report_dir",
     ("agent", "interval"): "agent_interval",
+    ("agent", "stale_after"): "agent_stale_after",
+    ("agent", "metrics_file"): "metrics_file",
     ("directus", "url"): "directus_url",
     ("directus", "enabled"): "directus",
     ("approvals", "allowed_signers"): "allowed_signers",
@@ -199,6 +194,7 @@ _ENV_KEYS = {
     "GOVGATE_DIRECTUS_AGENT_USER": ("agent", "directus_user"),
     "GOVGATE_DIRECTUS_URL": ("directus", "url"),
     "GOVGATE_REPORT_DIR": ("agent", "report_dir"),
+    "GOVGATE_METRICS_FILE": ("agent", "metrics_file"),
     "GOVGATE_ALLOWED_SIGNERS": ("approvals", "allowed_signers"),
 }
 _SECRET_ENV = {"GOVGATE_DIRECTUS_TOKEN": "directus_token"}  # environment only, never a file
@@ -254,7 +250,7 @@ def _read(path: str, origin: str | None) -> str | None:
         raise BadInput(f"{what} is empty", hint=f"name a file, {stop}")
     try:
         is_dir = Path(path).is_dir()
-        text = None if is_dir else Path(path).read_bytes().decode("utf-8")
+        text = None if is_dir else read_bounded(path, MiB).decode("utf-8")
     except (FileNotFoundError, NotADirectoryError):
         if origin is None:
             return None
@@ -282,6 +278,8 @@ def _parse(text: str, path: str, origin: str | None) -> dict[str, object]:
         where = f"{path}:{at[1]}" if at else path
         detail = message[: at.start()] + f" (column {at[2]})" if at else message
         raise BadInput(f"{where}: not valid TOML: {detail}", hint=hint) from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise BadInput(f"{path}:{_deep_line(text)}: values nested too deeply", hint=hint) from None
     try:
         model = _File.model_validate(data)
     except ValidationError as exc:
@@ -292,6 +290,17 @@ def _parse(text: str, path: str, origin: str | None) -> dict[str, object]:
         if key in getattr(model, section).model_fields_set:
             values[attr] = getattr(getattr(model, section), key)
     return values
+
+
+def _deep_line(text: str, depth: int = 100) -> int:
+    """The line where brackets and braces first open DEPTH deep (strings are not told apart)."""
+    level = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        for ch in line:
+            level += (ch in "[{") - (ch in "]}")
+            if level >= depth:
+                return number
+    return 1
 
 
 def _problem(err: dict, text: str, path: str) -> tuple[int, str]:
@@ -316,7 +325,12 @@ def _explain(err: dict, section: str, key: str | None, where: str) -> str:
     expected = model.model_fields[key].description
     kind = _kind(err["input"])
     got = kind if (section, key) in _QUIET else f"{_show(err['input'])} ({kind})"
-    return f"{where}: [{section}] {key}: expected {expected}, got {got}"
+    return f"{where}: [{section}] {key}: expected {expected}, got {got}{_why(err)}"
+
+
+def _why(err: dict) -> str:
+    """A validator's own reason (never the value, which may hold a password)."""
+    return f": {err['ctx']['error']}" if err["type"] == "value_error" else ""
 
 
 def _from_environment(env: dict[str, str]) -> dict[str, object]:
@@ -328,11 +342,11 @@ def _from_environment(env: dict[str, str]) -> dict[str, object]:
         model = _File.model_fields[section].annotation
         try:
             model.model_validate({key: env[name]})
-        except ValidationError:
+        except ValidationError as exc:
             expected = model.model_fields[key].description
             got = "" if (section, key) in _QUIET else f" (got {_show(env[name])})"
             raise BadInput(
-                f"environment variable {name}: expected {expected}{got}",
+                f"environment variable {name}: expected {expected}{got}{_why(exc.errors()[0])}",
                 hint=f"fix or unset {name}",
             ) from None
         values[_FILE_KEYS[(section, key)]] = env[name]

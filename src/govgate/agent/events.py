@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ..errors import EXIT_OK, EXIT_REFUSED, EXIT_SIGINT, EXIT_SIGTERM
 from ..text import json_safe
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -75,3 +76,10 @@ def status_event(v) -> Event:
 def status_key(v) -> tuple:
     """What makes two verdicts worth one `status` event, not two."""
     return v.status, v.proposal_id, v.approval_id, v.rollout_id, tuple(r.code for r in v.reasons)
+
+
+def stopped_event(code: int, reason: str) -> Event:
+    """The agent's last event: its exit code (0, 130, 143: info; 1: warning; else error)."""
+    quiet = (EXIT_OK, EXIT_SIGTERM, EXIT_SIGINT)
+    level = "info" if code in quiet else "warning" if code == EXIT_REFUSED else "error"
+    return event("stopped", level, exit_code=code, reason=reason)

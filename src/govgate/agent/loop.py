@@ -17,23 +17,19 @@ writing approvals) is written down in docs/GUARANTEES.md.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
 from collections.abc import Iterator
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
-
 from .. import api
-from ..config import Settings, mask_url
+from ..config import MIN_INTERVAL, Settings
 from ..db import wakeup
 from ..errors import (
     EXIT_ENVIRONMENT,
     EXIT_OK,
     EXIT_REFUSED,
-    EXIT_SIGINT,
-    EXIT_SIGTERM,
     Aborted,
     BadInput,
     Refused,
@@ -44,7 +40,9 @@ from ..errors import (
 from ..guards import emission
 from ..runbook.apply import StepHook
 from ..runbook.gate import GateVerdict, Status
-from .events import Event, event, status_event, status_key
+from ..urls import SUPPORTED, mask_url, parse_url, url_problem
+from .events import Event, event, status_event, status_key, stopped_event
+from .observe import Observer
 from .reports import verify_and_report
 from .signals import Backoff, Stopper, Terminated
 
@@ -65,12 +63,15 @@ def run(
     Raises BadInput for a malformed URL or interval (before any event).
     """
     interval = settings.agent_interval if interval is None else interval
-    if not interval or interval <= 0:
-        raise BadInput(f"the agent's interval must be more than 0 seconds, not {interval}")
-    try:
-        backend = make_url(settings.agent_url).get_backend_name()
-    except sa_exc.ArgumentError as exc:
-        raise BadInput(f"malformed database URL: {mask_url(settings.agent_url)}") from exc
+    if not math.isfinite(interval) or interval < MIN_INTERVAL:
+        raise BadInput(f"the agent's interval must be at least {MIN_INTERVAL} s, not {interval}")
+    problem = url_problem(settings.agent_url)
+    if problem:
+        raise BadInput(
+            f"the agent's database URL {mask_url(settings.agent_url)}: {problem}",
+            hint=f"use one of the forms {SUPPORTED}",
+        )
+    backend = parse_url(settings.agent_url).get_backend_name()
     return _Agent(settings, float(interval), backend, hook, stop).events(once, handle_signals)
 
 
@@ -95,6 +96,7 @@ class _Agent:
         self.listener: wakeup.Listener | None = None
         self.held: tuple[str | None, str] | None = None  # (approval, fingerprint) that aborted
         self.unreported: str | None = None  # a rollout applied here whose report is not written yet
+        self.seen = Observer(settings)  # heartbeat row, metrics file, systemd (agent/observe.py)
 
     # -- the two modes
 
@@ -121,6 +123,7 @@ class _Agent:
                             or ["local files and unix sockets only"],
                         )
                     )
+                    yield from self._all(self.seen.start())
                     code = yield from (self._once() if once else self._watch())
                     reason = "checked once" if once else reason
                 except Terminated as stopped:
@@ -128,20 +131,15 @@ class _Agent:
                 finally:
                     self.stopper.armed = False
                     self._drop()
-                level = (
-                    "info"
-                    if code in (EXIT_OK, EXIT_SIGTERM, EXIT_SIGINT)
-                    else "warning"
-                    if code == EXIT_REFUSED
-                    else "error"
-                )
-                yield event("stopped", level, exit_code=code, reason=reason)
+                yield from self.seen.stop(code)
+                yield stopped_event(code, reason)
         finally:
             self.stopper.restore()
 
     def _once(self) -> Iterator[Event]:
         try:
             verdict = self._verdict()
+            yield from self._all(self.seen.polled(verdict))
             yield from self._emit(status_event(verdict))
             if verdict.status is Status.APPLIED:
                 yield from self._emit(
@@ -156,6 +154,7 @@ class _Agent:
         except Exception as exc:
             if not environmental(exc):
                 raise
+            yield from self._all(self.seen.trouble(exc))
             yield from self._emit(self._trouble(exc, level="error"))
             return EXIT_ENVIRONMENT
 
@@ -179,6 +178,8 @@ class _Agent:
                     )
                     down_since = None
                 backoff.reset()
+                held = (verdict.approval_id, verdict.fingerprint) == self.held
+                yield from self._all(self.seen.polled(verdict, holding=held))
                 yield from self._attempts()
                 if status_key(verdict) != last:
                     yield from self._emit(status_event(verdict))
@@ -204,6 +205,7 @@ class _Agent:
                     raise
                 delay = backoff.next()
                 down_since = down_since if down_since is not None else time.monotonic()
+                yield from self._all(self.seen.trouble(exc))
                 yield from self._emit(self._trouble(exc, retry_in=delay, retry=backoff.attempts))
                 self._drop()
                 last = None
@@ -213,6 +215,7 @@ class _Agent:
     # -- one rollout
 
     def _act(self, verdict: GateVerdict) -> Iterator[Event]:
+        yield from self._all(self.seen.applying())
         yield from self._emit(
             event("rollout_started", proposal=verdict.proposal_id, approval=verdict.approval_id)
         )
@@ -248,6 +251,7 @@ class _Agent:
                 raise
             return (yield from self._not_applied(verdict, exc))
         self.unreported = result.rollout_id
+        self.seen.applied()
         yield from self._attempts()
         yield from self._emit(
             event(
@@ -276,6 +280,7 @@ class _Agent:
                 )
             )
             return EXIT_OK
+        self.seen.failed()
         fields = {
             "proposal": verdict.proposal_id,
             "approval": verdict.approval_id,
@@ -305,6 +310,7 @@ class _Agent:
         return EXIT_REFUSED
 
     def _step(self, name: str, conn) -> None:
+        self.seen.step()
         if self.hook:
             self.hook(name, conn)
         if name == "commit":  # past the point of no return: a signal now waits for the commit
@@ -323,9 +329,10 @@ class _Agent:
     # -- waiting
 
     def _wait(self) -> list[str]:
+        wait = self.seen.wait_s(self.interval)
         if self.listener is not None:
-            return self.listener.wait(self.interval, self._stopping)
-        self._sleep(self.interval)
+            return self.listener.wait(wait, self._stopping)
+        self._sleep(wait)
         return []
 
     def _sleep(self, seconds: float) -> None:
@@ -360,6 +367,10 @@ class _Agent:
         yield ev
         self.stopper.armed = True
         self.stopper.pending()
+
+    def _all(self, events: list[Event]) -> Iterator[Event]:
+        for ev in events:
+            yield from self._emit(ev)
 
     def _say(self, ev: Event) -> Iterator[Event]:
         """Yield EV with signals deferred, leaving a pending one for later (used while stopping)."""

@@ -6,10 +6,10 @@ import os
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
-from ..config import Settings, mask_url
-from ..db import custody
+from ..config import Settings
+from ..db import custody, heartbeat
 from ..db import schema as s
 from ..db.engine import Mode
 from ..db.privileges import privileges
@@ -19,6 +19,7 @@ from ..directus import tables as dx
 from ..errors import GovgateError
 from ..guards import confinement as confine
 from ..runbook import proposal as prop
+from ..urls import mask_url, parse_url
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ def agent_findings(
     conn: Connection, settings: Settings, protected: tuple[str, ...]
 ) -> list[Finding]:
     """What the agent's connection can and cannot write."""
-    if conn.dialect.name != "postgresql":
-        path = make_url(settings.agent_url).database
+    if conn.dialect.name == "sqlite":
+        path = parse_url(settings.agent_url).database
         writable = os.access(path, os.W_OK)
         return [
             Finding(
@@ -228,7 +229,7 @@ def directus_findings(conn: Connection, settings: Settings) -> list[Finding]:
 
 
 def _readable(conn: Connection, table: str) -> bool:
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name == "sqlite":
         return True
     return bool(privileges(conn, table, ("SELECT",)))
 
@@ -330,4 +331,12 @@ def _agent_side(conn: Connection, settings: Settings) -> list[Finding]:
         *schema_findings(conn),
         *agent_findings(conn, settings, protected),
         *directus_findings(conn, settings),
+        liveness_finding(conn, settings),
     ]
+
+
+def liveness_finding(conn: Connection, settings: Settings) -> Finding:
+    """Whether an agent was seen lately: a warning when not, never a failure (doctor runs
+    before the agent is started, too)."""
+    seen = heartbeat.liveness(heartbeat.sightings(conn), settings.agent_stale_after)
+    return Finding("agent process", True, seen.words, warning=not seen.alive)

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format venv lock lock-check bench clean
+.PHONY: demo test lint format venv lock lock-check bench reliability clean
 
 venv: $(VENV)/.installed
 
@@ -48,10 +48,15 @@ lock-check: venv
 	done
 
 # The main job on the embedded SQLite default: build One-Roof, show its gate and gap.
+# Its last lines are the next commands, as `govgate demo` printed them (README's top says the same).
 demo: venv
 	$(BIN)/govgate demo
 	$(BIN)/govgate status --why
 	$(BIN)/govgate gap
+	@echo
+	@echo "next, as the demo's approver approver@oneroof.example with its key oneroof-demo-approver (type the approval id when asked):"
+	@echo "  $(BIN)/govgate ratify PROP-AUTHMODEL-1 --as approver@oneroof.example --sign-key oneroof-demo-approver"
+	@echo "  $(BIN)/govgate apply && $(BIN)/govgate report && $(BIN)/govgate rollback"
 
 # The whole test suite: SQLite, throwaway PostgreSQL and MariaDB servers the suite starts
 # itself, the Directus lab and headless Chromium.
@@ -63,15 +68,22 @@ test: venv
 # Formatting and lint rules (pyproject.toml [tool.ruff]), and the locks matching pyproject.toml;
 # CI runs this before the tests.
 lint: venv lock-check
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench reliability
+	$(BIN)/ruff check src tests bench reliability
 
 format: venv
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench reliability
+	$(BIN)/ruff check --fix src tests bench reliability
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+# The reliability suite (reliability/README.md): every family at full size, one line per figure,
+# recorded in docs/RELIABILITY.md (about 20 minutes). RELIABILITY_ARGS="--backends sqlite,postgres"
+# leaves MariaDB out; tests/test_reliability_quick.py runs a quick slice inside `make test`.
+reliability: venv
+	scripts/ensure-mariadb
+	$(BIN)/python -m reliability.run $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV) oneroof-demo.db govgate-reports .pytest_cache

@@ -118,7 +118,7 @@ def cli_round(case: Case, tag: str, out: dict[str, list[float]]) -> None:
     out["status"].append(cli(case, "status", "--exit-code"))  # exit 0: READY
     out["apply"].append(cli(case, "apply"))
     out["verify"].append(cli(case, "verify"))
-    out["rollback"].append(cli(case, "rollback"))
+    out["rollback"].append(cli(case, "rollback", "--yes"))
 
 
 def measure(case: Case, repeat: int, baselines=(), say=print, warm_up: bool = False) -> dict:

@@ -173,3 +173,64 @@ def test_the_word_on_the_page_is_govgate_status_before_and_after_a_rollout(
         api.report(sqlite_lab.settings).data["rollout"]
         in browser.find_element(By.TAG_NAME, "main").text
     )
+
+
+PHONE_SCREENSHOT = ROOT / "docs" / "screenshots" / "dashboard-400px.png"
+PHONE = {"width": 400, "height": 860, "deviceScaleFactor": 1, "mobile": True}
+WIDTHS = """
+const doc = document.documentElement;
+const word = document.getElementById('word');
+const tables = [...document.querySelectorAll('table')].map(t => {
+  const box = t.parentElement.classList.contains('scroll') ? t.parentElement : t;
+  return {right: box.getBoundingClientRect().right, inner: box.scrollWidth, shown: box.clientWidth};
+});
+return {page: doc.scrollWidth, view: doc.clientWidth, tables: tables,
+        word: word && {right: word.getBoundingClientRect().right, inner: word.scrollWidth,
+                       shown: word.clientWidth}};
+"""
+
+
+def test_on_a_phone_400_px_wide_the_page_fits_the_word_is_whole_and_tables_scroll_in_their_box(
+    sqlite_lab, dashboard, browser, tmp_path
+):
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+    browser.get(dashboard + "/")
+    assert page_word(browser) == "BLOCKED"
+
+    def check(path: str) -> dict:
+        browser.get(dashboard + path)
+        seen = browser.execute_script(WIDTHS)
+        assert seen["view"] == 400 and seen["page"] <= seen["view"], (path, seen)
+        assert all(t["right"] <= 400 + 0.5 for t in seen["tables"]), (path, seen)
+        if seen["word"]:  # the big word whole: not clipped, not past the screen's edge
+            assert seen["word"]["inner"] <= seen["word"]["shown"], (path, seen)
+            assert seen["word"]["right"] <= 400, (path, seen)
+        assert console_errors(browser) == [], path
+        return seen
+
+    check("/")
+    browser.find_element(By.TAG_NAME, "details").click()  # the collection-by-collection table
+    assert browser.execute_script(WIDTHS)["page"] <= 400
+    approve = check("/approve")
+    assert any(t["inner"] > t["shown"] for t in approve["tables"]), "no table scrolls in its box"
+
+    # The full page, as the owner sees it on a phone while the gate is BLOCKED.
+    browser.get(dashboard + "/")
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {**PHONE, "height": min(max(height, 600), 4000)}
+    )
+    screenshot = (
+        PHONE_SCREENSHOT if os.environ.get("GOVGATE_SCREENSHOT") else tmp_path / "phone.png"
+    )
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(screenshot))
+    assert screenshot.stat().st_size > 10_000
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+
+    ratify(sqlite_lab)
+    api.apply(sqlite_lab.settings)
+    for path in ("/", "/report", "/approve", "/audit"):
+        check(path)
+    who = browser.execute_script("return document.body.innerText")  # the audit page's
+    assert "Amal (demo) <approver@oneroof.example>" in who

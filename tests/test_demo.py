@@ -33,7 +33,10 @@ def test_demo_holds_the_one_roof_content(lab):
     assert lab.scalar("SELECT COUNT(*) FROM os_duties") == 6
     assert lab.scalar("SELECT COUNT(*) FROM os_proposal_approvals") == 0
     assert lab.scalar("SELECT COUNT(*) FROM os_accountability") == 0
-    assert lab.scalar("SELECT value FROM os_settings WHERE key = 'external_emission'") == "off"
+    assert (
+        lab.scalar("SELECT value FROM os_settings WHERE os_settings.key = 'external_emission'")
+        == "off"
+    )
     for table in ("billing_invoices", "signoff_requests", "law_documents"):
         assert lab.scalar(f"SELECT COUNT(*) FROM {table}") > 0
     for table in ("transport_routes", "it_systems", "kg_entities", "citizen_feedback"):

@@ -30,7 +30,7 @@ def test_rollback_of_edited_records_is_refused_listing_the_difference_and_change
     lab, gg, edited_rollout
 ):
     before = lab.snapshot()
-    result = gg(*agent_args(lab), "rollback")
+    result = gg(*agent_args(lab), "rollback", "--yes")
     assert result.code == 1, result.out
     assert (
         f"the records of rollout {edited_rollout} were edited since it ran; nothing was changed"
@@ -45,7 +45,7 @@ def test_rollback_force_removes_edited_records_and_appends_a_forced_event(
     lab, gg, edited_rollout, monkeypatch
 ):
     monkeypatch.setenv("GOVGATE_USER", "oscar.operator")  # a person runs it, not the agent
-    result = gg(*agent_args(lab), "rollback", "--force")
+    result = gg(*agent_args(lab), "rollback", "--force", "--yes")
     assert result.code == 0, result.err
     assert "(forced)" in result.out
     assert "ownership gap is back to 210" in result.out

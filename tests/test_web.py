@@ -28,7 +28,7 @@ from govgate import api
 from govgate.config import Settings
 from govgate.db import session as session_mod
 from govgate.db.engine import make_engine
-from govgate.render import to_jsonable
+from govgate.render import document
 from govgate.runbook.report import sentences
 from govgate.signing.payload import decode
 from govgate.web import app as web_app
@@ -87,17 +87,17 @@ def test_gate_page_shows_the_word_and_the_gap_before_a_rollout(lab, client):
 
     status = client.get("/status.json")
     assert status.status_code == 200 and status.headers["content-type"] == "application/json"
-    assert status.json() == to_jsonable(api.status(lab.settings))
+    assert status.json() == document(api.status(lab.settings, liveness=True))
     assert status.json()["status"] == "BLOCKED" and status.json()["gap"] == 210
 
     assert "Verification:" not in page.text  # nothing to verify before a rollout
     verify = client.get("/verify.json")
-    assert verify.status_code == 200 and verify.json() == to_jsonable(api.verify(lab.settings))
+    assert verify.status_code == 200 and verify.json() == document(api.verify(lab.settings))
     assert verify.json()["checks"] == []
 
     gap = client.get("/gap.json")
     assert gap.status_code == 200
-    assert gap.json() == to_jsonable(api.gap(lab.settings))
+    assert gap.json() == document(api.gap(lab.settings))
     assert gap.json()["total"] == 210 and len(gap.json()["by_collection"]) == 35
 
 
@@ -122,7 +122,7 @@ def test_approve_page_shows_authority_by_authority_collection_by_collection_duty
     twin = client.get("/proposal.json")
     assert twin.status_code == 200
     data = twin.json()
-    assert data == to_jsonable(views.proposal_view(proposal, api.status(lab.settings)))
+    assert data == document(views.proposal_view(proposal, api.status(lab.settings)))
     assert data["proposal"]["sha256"] == api.status(lab.settings).proposal_sha256
     assert data["status"] == "BLOCKED" and data["in_place"] is False
     assert data["duties"] == list(DUTIES)
@@ -139,9 +139,12 @@ def test_report_page_says_no_rollout_yet_in_friendly_words(lab, client):
     twin = client.get("/report.json")
     assert twin.status_code == 404
     assert twin.json() == {
-        "error": "Refused",
-        "message": "there is no rollout to report on yet",
-        "hint": "the agent writes a report after each rollout",
+        "format_version": 1,
+        "error": {
+            "kind": "Refused",
+            "message": "there is no rollout to report on yet",
+            "hint": "the agent writes a report after each rollout",
+        },
     }
 
 
@@ -156,7 +159,7 @@ def test_audit_page_shows_the_trail_and_its_chain_status(lab, client):
         assert f'<th scope="row" class="num">{event.seq}</th>' in page.text
     twin = client.get("/audit.json")
     assert twin.status_code == 200
-    assert twin.json() == to_jsonable(views.audit_view(chain, events, web_app.DEFAULT_AUDIT_LIMIT))
+    assert twin.json() == document(views.audit_view(chain, events, web_app.DEFAULT_AUDIT_LIMIT))
     newest = client.get("/audit.json?limit=1").json()
     assert [e["seq"] for e in newest["events"]] == [events[-1].seq] and newest["chain"][
         "rows"
@@ -210,7 +213,7 @@ def test_every_view_follows_the_gate_through_ratification_rollout_and_rollback(l
             f'<tr><th scope="row">{check.name}</th><td><span class="ok">✓ green</span></td>'
             in page.text
         )
-    assert client.get("/verify.json").json() == to_jsonable(api.verify(lab.settings))
+    assert client.get("/verify.json").json() == document(api.verify(lab.settings))
     assert client.get("/verify.json").json()["ok"] is True
 
     approve = client.get("/approve")
@@ -222,7 +225,7 @@ def test_every_view_follows_the_gate_through_ratification_rollout_and_rollback(l
     for line in sentences(api.report(lab.settings).data):
         assert str(html_escape(line)) in report.text
     assert "Ownership gap: 210 before, 0 after." in report.text
-    assert client.get("/report.json").json() == to_jsonable(api.report(lab.settings))
+    assert client.get("/report.json").json() == document(api.report(lab.settings))
     assert client.get("/report.json").json()["rollout"] == result.rollout_id
 
     audit = client.get("/audit.json").json()
@@ -465,7 +468,7 @@ def test_an_unreachable_database_gives_a_friendly_page_and_a_503_twin(tmp_path):
         assert "The database cannot be read right now" in page.text and "Traceback" not in page.text
         assert 'data-value="unavailable"' in page.text
         twin = c.get("/status.json")
-        assert twin.status_code == 503 and twin.json()["error"] == "DatabaseUnreachable"
+        assert twin.status_code == 503 and twin.json()["error"]["kind"] == "DatabaseUnreachable"
         assert c.get("/static/refresh.js").status_code == 200
 
 
@@ -484,7 +487,7 @@ def test_a_missing_page_or_a_bad_request_does_not_reload_itself(sqlite_lab):
                 path
             )
         missing = c.get("/no-such-twin.json")
-        assert missing.status_code == 404 and missing.json()["error"] == "HTTPException"
+        assert missing.status_code == 404 and missing.json()["error"]["kind"] == "HTTPException"
 
 
 def test_serve_refuses_to_start_on_a_database_it_cannot_read(gg, tmp_path):
@@ -520,13 +523,16 @@ def test_the_approval_payload_is_refused_for_the_agent_and_without_its_parameter
         by_agent = client.get(
             "/approval-payload.json", params={"approval_id": "APR-X", "approver": str(agent)}
         )
-        assert by_agent.status_code == 404 and "agent" in by_agent.json()["message"]
+        assert by_agent.status_code == 404 and "agent" in by_agent.json()["error"]["message"]
         missing = client.get("/approval-payload.json", params={"approval_id": "APR-X"})
-        assert missing.status_code == 400 and "approver" in missing.json()["message"]
+        assert missing.status_code == 400 and "approver" in missing.json()["error"]["message"]
         unknown = client.get(
             "/approval-payload.json", params={"approval_id": "APR-X", "approver": "nobody@x"}
         )
-        assert unknown.status_code == 400 and "not a Directus user" in unknown.json()["message"]
+        assert (
+            unknown.status_code == 400
+            and "not a Directus user" in unknown.json()["error"]["message"]
+        )
 
 
 def test_the_proposal_twin_carries_the_hash_an_approval_must_name(lab, client):

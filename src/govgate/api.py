@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
 from .config import Settings
+from .db import heartbeat
 from .db import schema as s
 from .db.engine import Mode
 from .db.session import Database, session
@@ -123,10 +125,22 @@ def upgrade(settings: Settings, *, actor: str) -> upgrade_mod.UpgradeResult:
 # -- read commands ---------------------------------------------------------------
 
 
-def status(settings: Settings, proposal_id: str | None = None) -> gate_mod.GateVerdict:
-    """The gate's verdict, seen through the agent's own connection."""
+def status(
+    settings: Settings, proposal_id: str | None = None, *, liveness: bool = False
+) -> gate_mod.GateVerdict:
+    """The gate's verdict through the agent's own connection; LIVENESS adds `verdict.agent`."""
     with _session(settings, Mode.READ, agent=True) as conn:
-        return gate_mod.evaluate(conn, settings, proposal_id)
+        verdict = gate_mod.evaluate(conn, settings, proposal_id)
+        if liveness:  # whether an agent was seen lately: words, never a reason
+            seen = heartbeat.liveness(heartbeat.sightings(conn), settings.agent_stale_after)
+            verdict = replace(verdict, agent=seen)
+        return verdict
+
+
+def agent_sightings(settings: Settings) -> tuple[heartbeat.Heartbeat, ...] | None:
+    """The newest agents' heartbeats (None: no heartbeat table, or not readable)."""
+    with _session(settings, Mode.READ) as conn:
+        return heartbeat.sightings(conn)
 
 
 def gap(settings: Settings, proposal_id: str | None = None) -> GapReport:
@@ -163,6 +177,16 @@ def audit_trail(settings: Settings, limit: int | None = None) -> list[audit_mod.
 
     with _session(settings, Mode.READ) as conn:
         return audit_mod.events(conn, limit)
+
+
+def people(settings: Settings, ids) -> dict[str, str]:
+    """Each of IDS (actors, approvers) naming a Directus user by e-mail or id, as "Name <e-mail>"
+    (`identity.person`); the others are left out, and all of them off Directus."""
+    with _session(settings, Mode.READ) as conn:
+        if not identity.is_directus(conn):
+            return {}
+        found = {i: identity.person(conn, i) for i in sorted(set(ids)) if i}
+        return {i: p.label for i, p in found.items() if p is not None}
 
 
 def audit_verify(settings: Settings, checkpoint: str | None = None) -> audit_mod.ChainCheck:
@@ -316,26 +340,17 @@ def apply(
 def rollback(
     settings: Settings,
     *,
-    force: bool = False,
     hook: apply_mod.StepHook | None = None,
     actor: str | None = None,
-    rollout_id: str | None = None,
-    proposal_id: str | None = None,
+    **options,
 ) -> rollback_mod.RollbackResult:
-    """Undo a rollout in effect: ROLLOUT_ID, else PROPOSAL_ID's, else the latest (see
-    runbook.rollback), recorded as ACTOR (default the agent)."""
+    """Undo a rollout in effect, recorded as ACTOR (default the agent). OPTIONS: `force`,
+    `rollout_id`, `proposal_id` (which one; default the latest), `dry_run`, and `confirm` with
+    `interactive` (a person is shown a dry run first): see runbook.rollback."""
     from .runbook import rollback as rollback_mod
 
     with Database(settings.agent_url) as db:
-        return rollback_mod.rollback(
-            db,
-            settings,
-            force=force,
-            hook=hook,
-            actor=actor,
-            rollout_id=rollout_id,
-            proposal_id=proposal_id,
-        )
+        return rollback_mod.rollback(db, settings, hook=hook, actor=actor, **options)
 
 
 def verify(settings: Settings, rollout_id: str | None = None) -> VerifyResult:

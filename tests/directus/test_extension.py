@@ -665,7 +665,7 @@ def test_the_endpoint_relays_what_the_real_govgate_serve_says(ext):
     assert len(proposal["authorities"]) == 4 and proposal["proposal"]["predicted_gap"] == 0
     assert gap["total"] == 210
     assert audit["chain"]["ok"] is True and len(audit["events"]) == 1
-    assert report.status_code == 404 and "no rollout" in report.json()["message"]
+    assert report.status_code == 404 and "no rollout" in report.json()["error"]["message"]
     # This demo has no Directus user of the lab: govgate serve refuses the payload, and the
     # endpoint says so with its reason (409).
     assert payload.status_code == 409 and error_code(payload) == "GOVGATE_PAYLOAD_REFUSED"

@@ -2,7 +2,10 @@
 
 Errors are translated into a message and an exit code at one place, `main` (the table is
 `errors.EXIT_*`): 0 done, 1 refused or a check failed, 2 bad input, 3 environment error,
-130 Ctrl-C. The commands live in `runbook` and `operations`; `output` shows results.
+130 Ctrl-C, 141 a closed pipe. Under `--json` (and `report --format json`) a failure is also
+a JSON document on standard output, with the same exit code (docs/JSON.md):
+`{"format_version": 1, "error": {"kind", "message", "hint"}}`. The commands live in
+`runbook` and `operations`; `output` shows results.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import traceback
 import click
 from rich.markup import escape
 
+from .. import logs
 from ..errors import (
     EXIT_ENVIRONMENT,
     EXIT_REFUSED,
@@ -27,7 +31,7 @@ from ..errors import (
 from ..text import escape as shown
 from . import operations, runbook  # noqa: F401  (registers the commands on the group)
 from .group import cli
-from .output import err
+from .output import emit_error, err, forget_json, json_wanted
 
 __all__ = ["cli", "main"]
 
@@ -44,21 +48,24 @@ def _tune_garbage_collector() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and translate errors into exit codes."""
     _tune_garbage_collector()
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
+    forget_json()
     try:
         cli.main(args=argv, prog_name="govgate", standalone_mode=False)
     except GovgateError as exc:
-        return _fail(exc, debug)
+        return _fail(exc, debug, json_wanted(args))
     except click.exceptions.Abort as exc:
-        err.print("aborted; nothing was changed")
-        return EXIT_SIGINT if isinstance(exc.__context__, KeyboardInterrupt) else EXIT_REFUSED
+        code = EXIT_SIGINT if isinstance(exc.__context__, KeyboardInterrupt) else EXIT_REFUSED
+        return _stopped(code, json_wanted(args))
     except KeyboardInterrupt:  # outside click's own handling: as Unix tools do
-        err.print("aborted; nothing was changed")
-        return EXIT_SIGINT
+        return _stopped(EXIT_SIGINT, json_wanted(args))
     except BrokenPipeError:
         return _closed_pipe()
     except click.ClickException as exc:
         exc.show()
+        if json_wanted(args):
+            emit_error(kind=type(exc).__name__, message=exc.format_message(), hint=_usage(exc))
         return 2
     except SystemExit as exc:  # sys.exit inside a command
         return int(exc.code or 0)
@@ -67,8 +74,29 @@ def main(argv: list[str] | None = None) -> int:
             err.print(escape("".join(traceback.format_exception(exc))))
         err.print(f"[red]error:[/] unexpected {escape(shown(describe(exc)))}")
         err.print("  → run again with --debug for the traceback, and report it")
+        if json_wanted(args):
+            emit_error(
+                kind="InternalError",
+                message=f"unexpected {describe(exc)}",
+                hint="run again with --debug for the traceback, and report it",
+            )
         return EXIT_ENVIRONMENT
+    finally:
+        logs.reset()  # the command's log pipeline ends with it (the next may differ)
     return 0
+
+
+def _stopped(code: int, as_json: bool) -> int:
+    err.print("aborted; nothing was changed")
+    if as_json:
+        kind = "Interrupted" if code == EXIT_SIGINT else "Cancelled"
+        emit_error(kind=kind, message="aborted; nothing was changed")
+    return code
+
+
+def _usage(exc: click.ClickException) -> str | None:
+    ctx = getattr(exc, "ctx", None)
+    return f"`{ctx.command_path} --help` lists what it takes" if ctx is not None else None
 
 
 def _closed_pipe() -> int:
@@ -82,7 +110,9 @@ def _closed_pipe() -> int:
     return EXIT_SIGPIPE
 
 
-def _fail(exc: GovgateError, debug: bool) -> int:
+def _fail(exc: GovgateError, debug: bool, as_json: bool) -> int:
+    if as_json:
+        emit_error(exc)
     if debug:
         err.print(escape("".join(traceback.format_exception(exc))))
     problems = exc.problems if isinstance(exc, PlanError) else ()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import __version__
+from .. import __version__, logs
 from ..config import load_settings
 
 
@@ -26,8 +26,21 @@ from ..config import load_settings
     "--config", "config_path", metavar="FILE", help="Configuration file (default govgate.toml)."
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    default="auto",
+    envvar="GOVGATE_LOG_FORMAT",
+    help="Log lines (agent, serve, warnings) as JSON or text; auto: text on a terminal, "
+    "else JSON. Also GOVGATE_LOG_FORMAT.",
+)
 @click.version_option(__version__, "--version", prog_name="govgate", message="%(prog)s %(version)s")
 @click.pass_context
-def cli(ctx, db_url, agent_url, config_path, debug):
+def cli(ctx, db_url, agent_url, config_path, debug, log_format):
     """govgate: human-gated, verified, reversible governance rollouts."""
+    ctx.meta[LOG_FORMAT] = log_format
+    logs.install_lazily(log_format)  # warnings and errors of any command: the one pipeline
     ctx.obj = load_settings(config_path).with_db(db_url, agent_url)
+
+
+LOG_FORMAT = "govgate.log_format"  # ctx.meta key: what --log-format said

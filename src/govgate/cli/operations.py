@@ -6,20 +6,22 @@ import sys
 
 import click
 
-from .. import api
+from .. import api, logs
+from ..config import MIN_INTERVAL
 from ..text import escape
-from .group import cli
+from .group import LOG_FORMAT, cli
 from .output import emit, json_option, out, progress_bar
+from .params import Count, Seconds
 
 
 @cli.group(invoke_without_command=True)
-@click.option("--limit", type=int, help="Only the newest N events.")
+@click.option("--limit", type=Count(1_000_000), metavar="N", help="Only the newest N events.")
 @json_option
 @click.pass_context
 def audit(ctx, limit, as_json):
     """Show the audit trail (`audit verify` checks its hash chain, `audit export` saves it)."""
     if ctx.invoked_subcommand is None:
-        emit(api.audit_trail(ctx.obj, limit), as_json)
+        emit(api.audit_trail(ctx.obj, limit), as_json, list_key="events")
 
 
 @audit.command("verify")
@@ -87,15 +89,15 @@ def serve(settings, host, port):
     from ..web.app import create_app, loopback_hosts
 
     api.status(settings)  # fail fast (exit 3) when the database cannot be read
-    out.print(
-        f"govgate dashboard (read-only) on http://{host}:{port}/ — Ctrl-C stops it", markup=False
-    )
-    uvicorn.run(
+    logs.configure(click.get_current_context().meta.get(LOG_FORMAT), sys.stderr)
+    logs.emit({"event": "serving", "url": f"http://{host}:{port}/", "note": "Ctrl-C stops it"})
+    uvicorn.run(  # its access and error logs go through the same pipeline (log_config=None)
         create_app(settings, allowed_hosts=loopback_hosts(host)),
         host=host,
         port=port,
-        log_level="warning",
-        access_log=False,
+        log_config=None,
+        log_level="info",
+        access_log=True,
         server_header=False,
     )
 
@@ -127,7 +129,7 @@ def directus_extension(settings, folder, as_json):
 @click.option("--once", is_flag=True, help="Check the gate once, act if READY, and exit.")
 @click.option(
     "--interval",
-    type=click.FloatRange(min=0.05),
+    type=Seconds(MIN_INTERVAL),
     metavar="S",
     help="Seconds between polls (default: [agent] interval in govgate.toml, else 2). "
     "On PostgreSQL a new approval wakes the agent at once (LISTEN/NOTIFY).",
@@ -136,17 +138,18 @@ def directus_extension(settings, folder, as_json):
 def agent(settings, once, interval):
     """Watch the gate; run, verify and report the rollout once READY; keep watching.
 
-    Logs one JSON object a line (ts, level, event, fields) on standard output.
+    Logs one line per event on standard output: a JSON object (ts, level, event, fields), or
+    text on a terminal (--log-format).
     Exit codes: 0 applied or already APPLIED; 1 BLOCKED, refused or aborted
     (rolled back); 3 environment error (--once; watching, outages are waited out
     with backoff); 143/130 stopped by SIGTERM/SIGINT (a rollout in progress is
     rolled back).
     """
     from ..agent import run
-    from ..agent.events import line
 
+    logs.configure(click.get_current_context().meta.get(LOG_FORMAT), sys.stdout)
     code = 0
     for event in run(settings, once=once, interval=interval):
-        click.echo(line(event))
+        logs.emit(event.to_dict())
         code = event.get("exit_code", code)
     sys.exit(code)

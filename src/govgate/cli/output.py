@@ -11,7 +11,7 @@ import sys
 import click
 from rich.console import Console
 
-from ..render import text_lines, to_json
+from ..render import dumps, error_document, text_lines, to_json
 
 
 class _Console(Console):
@@ -30,12 +30,31 @@ def operator() -> str:
     return os.environ.get("GOVGATE_USER") or getpass.getuser()
 
 
-def emit(value, as_json: bool = False, *, exit_unless_ok: bool = False, **opts) -> None:
+def program() -> str:
+    """How to run govgate again from here, for commands a person is told to type next:
+    `govgate` when that is what runs, else the path this process was started by."""
+    started = sys.argv[0] if sys.argv else ""
+    if os.path.basename(started) != "govgate":
+        return "govgate"  # `python -m govgate`, a test: the installed command's name
+    on_path = shutil.which("govgate")
+    if on_path and os.path.realpath(on_path) == os.path.realpath(started):
+        return "govgate"
+    return shlex.quote(started)
+
+
+def emit(
+    value,
+    as_json: bool = False,
+    *,
+    exit_unless_ok: bool = False,
+    list_key: str | None = None,
+    **opts,
+) -> None:
     """The one way a command shows its result; with EXIT_UNLESS_OK a result that is not ok exits
-    1.
+    1. As JSON, a list result is the value of LIST_KEY in the document (`render.document`).
     """
     if as_json:
-        click.echo(to_json(value))
+        click.echo(to_json(value, list_key))
     else:
         for line in text_lines(value, **opts):
             out.print(line, markup=False, emoji=False)
@@ -43,7 +62,41 @@ def emit(value, as_json: bool = False, *, exit_unless_ok: bool = False, **opts) 
         sys.exit(1)
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+class _JsonWanted:
+    """Whether the running command prints JSON (`--json`, `--format json`): then its errors
+    are a JSON document on standard output too (`cli.main`, `render.error_document`)."""
+
+    on = False
+
+    @classmethod
+    def remember(cls, _ctx, _param, value):
+        if value is True or value == "json":
+            cls.on = True
+        return value
+
+
+def json_wanted(argv: list[str]) -> bool:
+    """True when the command asked for JSON; ARGV decides when parsing failed before that."""
+    return _JsonWanted.on or "--json" in argv
+
+
+def forget_json() -> None:
+    _JsonWanted.on = False
+
+
+def emit_error(exc: BaseException | None = None, **fields) -> None:
+    """A failure as the JSON document scripts read (`render.error_document`), on stdout."""
+    click.echo(dumps(error_document(exc, **fields)))
+
+
+remember_json = _JsonWanted.remember
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=remember_json,
+    help="Print JSON instead of text (docs/JSON.md); errors too, on standard output.",
+)
 
 
 def pager_configured() -> bool:

@@ -13,7 +13,16 @@ from ..render import text_lines
 from ..signing import signer as signer_mod
 from ..text import html_safe
 from .group import cli
-from .output import emit, json_option, operator, out, pager_configured
+from .output import (
+    emit,
+    err,
+    json_option,
+    operator,
+    out,
+    pager_configured,
+    program,
+    remember_json,
+)
 
 
 @cli.command()
@@ -25,7 +34,7 @@ def demo(settings, path, rows):
 
     Default PATH: oneroof-demo.db when no --db is given.
     """
-    emit(api.demo(settings, path, actor=operator(), rows_per_table=rows))
+    emit(api.demo(settings, path, actor=operator(), rows_per_table=rows), prog=program())
 
 
 @cli.command()
@@ -71,7 +80,7 @@ def upgrade(settings, as_json):
 @click.pass_obj
 def status(settings, why, proposal_id, exit_code, as_json):
     """Print the gate in one word: BLOCKED, READY, APPLIED or DRIFTED."""
-    verdict = api.status(settings, proposal_id)
+    verdict = api.status(settings, proposal_id, liveness=why or as_json)
     emit(verdict, as_json, why=why)
     if exit_code:
         sys.exit(STATUS_EXIT[verdict.status.value])
@@ -237,15 +246,40 @@ def verify(settings, as_json):
 @click.option(
     "--proposal", "proposal_id", metavar="ID", help="Undo the rollout in effect of this proposal."
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what would be removed and prove the fingerprint it would return to, in a "
+    "transaction that is then rolled back.",
+)
+@click.option(
+    "--yes", "-y", is_flag=True, help="Do not ask; without a terminal (scripts, CI) it is needed."
+)
 @json_option
 @click.pass_obj
-def rollback(settings, force, rollout_id, proposal_id, as_json):
+def rollback(settings, force, rollout_id, proposal_id, dry_run, yes, as_json):
     """Undo a rollout in one command and prove the state is back where it started.
 
-    Default: the latest rollout in effect, whatever proposal is newest.
+    Default: the latest rollout in effect, whatever proposal is newest. At a terminal it first
+    shows what it will remove (a dry run) and asks; --yes does not ask, and without a terminal
+    it refuses (exit 1, nothing changed) unless given --yes.
     """
+
+    def confirm(preview) -> bool:
+        shown_on = err if as_json else out  # under --json, stdout holds only the document
+        for line in text_lines(preview, asking=True):
+            shown_on.print(line, markup=False, emoji=False)
+        return click.confirm("Remove them now?", default=False, err=as_json)
+
     result = api.rollback(
-        settings, force=force, actor=operator(), rollout_id=rollout_id, proposal_id=proposal_id
+        settings,
+        actor=operator(),
+        force=force,
+        rollout_id=rollout_id,
+        proposal_id=proposal_id,
+        dry_run=dry_run,
+        confirm=None if yes else confirm,
+        interactive=sys.stdin.isatty() and sys.stdout.isatty(),
     )
     emit(result, as_json)
 
@@ -257,6 +291,7 @@ def rollback(settings, force, rollout_id, proposal_id, as_json):
     type=click.Choice(["text", "json", "html"]),
     default="text",
     show_default=True,
+    callback=remember_json,
 )
 @click.option("--rollout", "rollout_id", metavar="ID", help="Another rollout than the last one.")
 @json_option

@@ -17,7 +17,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..config import mask_url
 from ..db import schema as s
 from ..db.engine import Mode
 from ..db.session import Database
@@ -25,6 +24,7 @@ from ..directus import tables as dx
 from ..errors import BadInput
 from ..runbook import proposal
 from ..runbook.plan import parse_plan
+from ..urls import mask_url
 from . import demo_files
 from . import init as setup
 

@@ -9,6 +9,12 @@ own wording holds no such character (each line is one line: a reason and its fix
 two), so what gets escaped is always data: a title, a name, an actor. `to_json` writes
 the same characters as `\\u` escapes.
 
+JSON is a contract (docs/JSON.md, a schema per output in docs/json/): every document is an
+object whose first key is `format_version` (`document`), an error is
+`{"format_version": 1, "error": {"kind", "message", "hint"}}` (`error_document`), and a
+proposal, a rollout or an approval is named by its id under one key, `proposal`, `rollout`,
+`approval` (a dataclass's `proposal_id` field is written `proposal`).
+
 Renderers are found by the qualified name of the value's class (`renders`), not by
 importing the class: a command loads the modules it runs and nothing else, and showing
 its result must not import every other command's code (start-up is most of a small
@@ -39,6 +45,14 @@ def _renderer(table: dict, value):
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
+# The version of every JSON document's shape (docs/JSON.md): raised when a key is removed,
+# renamed or changes meaning; new keys may appear without it.
+FORMAT_VERSION = 1
+
+# One name per thing: an id field is written under the name of what it identifies.
+_KEYS = {"proposal_id": "proposal", "rollout_id": "rollout", "approval_id": "approval"}
+
+
 def to_jsonable(value):
     """Plain JSON data for any result: dataclasses, enums, tuples, dicts."""
     if type(value) in _SCALARS:  # most of a large result: no renderer to look for
@@ -47,7 +61,10 @@ def to_jsonable(value):
     if special is not None:
         return special(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        data = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        data = {
+            _KEYS.get(f.name, f.name): to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+        }
         for extra in ("sha256", "ok", "failures", "failed_step", "production_untouched"):
             if isinstance(getattr(type(value), extra, None), (property, cached_property)):
                 data[extra] = to_jsonable(getattr(value, extra))
@@ -61,8 +78,52 @@ def to_jsonable(value):
     return value
 
 
-def to_json(value) -> str:
-    return json_safe(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+def document(value, list_key: str | None = None) -> dict:
+    """The JSON document of a result: an object, `format_version` first.
+
+    A result that is a list (the audit trail) is the value of LIST_KEY.
+    """
+    data = to_jsonable(value)
+    if isinstance(data, list) and list_key:
+        data = {list_key: data}
+    if not isinstance(data, dict):
+        raise TypeError(f"{type(value).__name__} has no JSON document shape")
+    return {"format_version": FORMAT_VERSION, **data}
+
+
+def error_document(exc: BaseException | None = None, **fields) -> dict:
+    """The JSON document of a failure: `{"format_version": 1, "error": {...}}`.
+
+    EXC (a GovgateError) gives `kind` (its class name), `message` and `hint`, and what it
+    carries: `problems` (a plan's), `failures` (failed checks), `step` (an aborted rollout's),
+    `differences` (a refused rollback's). FIELDS give or override them (`kind`, `message`).
+    """
+    error: dict = {"kind": None, "message": None, "hint": None}
+    if exc is not None:
+        error.update(
+            kind=type(exc).__name__,
+            message=getattr(exc, "message", None) or str(exc),
+            hint=getattr(exc, "hint", None),
+        )
+        for extra in ("problems", "failures", "step", "differences"):
+            carried = getattr(exc, extra, None)
+            if not carried:
+                continue
+            if extra == "differences":
+                carried = [str(d) for d in carried]
+            error[extra] = to_jsonable(carried)
+    error.update(fields)
+    return {"format_version": FORMAT_VERSION, "error": error}
+
+
+def to_json(value, list_key: str | None = None) -> str:
+    """VALUE's JSON document (`document`) as text, unsafe characters as `\\u` escapes."""
+    return dumps(document(value, list_key))
+
+
+def dumps(data) -> str:
+    """JSON text of DATA for a terminal or a file: indented, unsafe characters escaped."""
+    return json_safe(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def text_lines(value, **opts) -> list:

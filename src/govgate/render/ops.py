@@ -6,12 +6,14 @@ Registered by class name (see `render`): importing this module imports no comman
 from __future__ import annotations
 
 import json
+import os
+import shlex
 
 from .registry import renders, styled
 
 
 @renders("govgate.ops.demo.DemoResult")
-def _demo_result(r, **_) -> list[str]:
+def _demo_result(r, prog: str = "govgate", **_) -> list[str]:
     return [
         f"demo built at {r.url}",
         f"  {r.governed} governed collections, {r.protected} protected collections, "
@@ -21,6 +23,28 @@ def _demo_result(r, **_) -> list[str]:
         f"  hash {r.proposal.sha256}",
         *(f"  wrote {f}" for f in r.files),
         *(f"  left {f} as it was (not the demo's)" for f in r.kept),
+        *demo_next_steps(r, prog),
+    ]
+
+
+def demo_next_steps(r, prog: str = "govgate") -> list[str]:
+    """The commands that go on with the demo, exactly (PROG: how govgate is run here): the
+    demo's approver ratifies with the key the demo wrote, then apply, report, rollback."""
+    from ..ops.demo_files import APPROVER, KEY_NAME
+
+    key = next((f for f in r.files if os.path.basename(f) == KEY_NAME), None)
+    if key is None:  # no key written (a server database, or files that were not the demo's)
+        return []
+    folder = os.path.dirname(key)
+    go = ""
+    if folder and os.path.abspath(folder) != os.getcwd():  # its govgate.toml is there
+        go = f"cd {shlex.quote(folder)} && "
+        prog = os.path.abspath(prog) if os.sep in prog else prog
+    return [
+        f"next, as the demo's approver {APPROVER} with its key {KEY_NAME} "
+        "(type the approval id when asked):",
+        f"  {go}{prog} ratify {r.proposal.id} --as {APPROVER} --sign-key {os.path.basename(key)}",
+        f"  {prog} apply && {prog} report && {prog} rollback",
     ]
 
 

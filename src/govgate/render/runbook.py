@@ -8,7 +8,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ..runbook.verdict import Status
-from .registry import renders, styled
+from . import renders, styled, to_jsonable
 
 _COLOUR = {
     Status.BLOCKED: "bold red",
@@ -32,6 +32,7 @@ def _verdict_json(v) -> dict:
         "rollout": v.rollout_id,
         "reasons": [{"code": r.code, "message": r.message, "fix": r.fix} for r in v.reasons],
         "notes": list(v.notes),
+        **({"agent": to_jsonable(v.agent)} if v.agent is not None else {}),
     }
 
 
@@ -59,6 +60,11 @@ def _gate_verdict(v, why: bool = False, **_) -> list[str]:
     if v.status is Status.APPLIED:
         lines.append(f"  rollout {v.rollout_id} is in place and verifies green")
     lines += [f"  note: {n}" for n in v.notes]
+    if v.agent is not None:
+        lines.append(f"  agent: {v.agent.words}")
+        if v.status is Status.READY and not v.agent.alive:
+            lines.append("  note: nothing runs the rollout until an agent is started")
+            lines.append("    → `govgate agent`, or `systemctl start govgate-agent`")
     return lines
 
 
@@ -119,21 +125,34 @@ def _rollout_result(r, **_) -> list[str]:
 
 
 @renders("govgate.runbook.rollback.RollbackResult")
-def _rollback_result(r, **_) -> list[str]:
-    lines: list = [
-        styled(
-            "rolled back",
-            "green",
-            f" rollout {r.rollout_id} of proposal {r.proposal_id}"
-            + (" (forced)" if r.forced else ""),
-        ),
-        f"  removed {r.records_removed} accountability records and "
-        f"{len(r.objects_removed)} dashboard objects",
-        f"  ownership gap is back to {r.gap_after}",
-    ]
+def _rollback_result(r, asking: bool = False, **_) -> list:
+    """A rollback done, or (dry run) what it would do: ASKING, as the question's preface."""
+    which = f"rollout {r.rollout_id} of proposal {r.proposal_id}" + (
+        " (forced)" if r.forced else ""
+    )
+    would = "would " if r.dry_run else ""
+    if asking:
+        lines: list = [styled("rollback", "bold", f" of {which} removes:")]
+    elif r.dry_run:
+        lines = [styled("DRY RUN", "yellow", f": nothing was removed; rolling back {which}:")]
+    else:
+        lines = [styled("rolled back", "green", f" {which}")]
+    lines.append(
+        f"  {'' if r.dry_run else 'removed '}{r.records_removed} accountability records"
+        + (":" if r.dry_run and r.records_by_authority else "")
+    )
+    if r.dry_run:
+        lines += [f"    {a:<28} {n:>5}" for a, n in r.records_by_authority.items()]
+    objects = [_object_words(o) for o in r.objects_removed]
+    lines.append(
+        f"  {'' if r.dry_run else 'removed '}{len(objects)} dashboard objects"
+        + (": " + ", ".join(objects) if objects else "")
+    )
+    lines.append(f"  ownership gap {would}{'return' if would else 'is back'} to {r.gap_after}")
     if r.restored:
         lines.append(
-            f"  proven: the fingerprint equals the pre-rollout one ({r.fingerprint[:16]}…)"
+            f"  proven: the fingerprint {would}equal{'' if would else 's'} the pre-rollout one "
+            f"({r.fingerprint[:16]}…)"
         )
     else:
         lines.append(
@@ -144,7 +163,15 @@ def _rollback_result(r, **_) -> list[str]:
             )
         )
     lines += [f"  • {d}" for d in r.differences]
+    if r.dry_run and not asking:
+        lines.append("  to do it: `govgate rollback` (asks first; --yes in scripts)")
     return lines
+
+
+def _object_words(obj: dict) -> str:
+    kind, name = obj.get("kind", "object"), obj.get("name") or obj.get("id") or "?"
+    panels = obj.get("panels")
+    return f"{kind} {name}" + (f" with {len(panels)} panels" if panels else "")
 
 
 @renders("govgate.runbook.report.Report")

@@ -20,6 +20,7 @@ from ..config import Settings
 from ..db import audit
 from ..db import schema as s
 from ..db.engine import quote
+from ..db.mysql import is_mysql
 from ..db.session import Database
 from ..db.state import State, differences, read_state
 from ..directus import identity
@@ -206,12 +207,31 @@ def _insert_records(conn: Connection, proposal: prop.Proposal, rollout_id: str) 
                 for row in rows:
                     copy.write_row(row)
         return
-    keys = ("collection", "duty", "authority", "rollout_id")
-    conn.execute(s.accountability.insert(), [dict(zip(keys, r, strict=True)) for r in rows])
+    # The driver's own executemany with positional rows: SQLAlchemy's executemany builds a
+    # parameter dict per row (most of a 60,000-row insert). Identifiers quoted by the dialect.
+    table = s.accountability
+    columns = ("collection", "duty", "authority", "rollout_id")
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(conn, table.name),
+        ", ".join(quote(conn, c) for c in columns),
+        ", ".join([mark] * len(columns)),
+    )
+    conn.exec_driver_sql(sql, rows)
 
 
 def _create_views(conn: Connection) -> list[dict]:
     existing = set(sa.inspect(conn).get_view_names())
+    missing = [name for name in s.VIEWS if name not in existing]
+    if missing and is_mysql(conn):
+        # DDL would commit this transaction halfway: on MySQL and MariaDB `init` makes them.
+        raise CheckFailed(
+            "the dashboard views are missing, and a rollout here runs no DDL",
+            failures=tuple(
+                f"views: {name} does not exist (or the agent cannot read it)" for name in missing
+            ),
+            hint="run `govgate init` (and `init --roles`) as the tables' owner",
+        )
     created = []
     for name, select in s.VIEWS.items():
         if name not in existing:

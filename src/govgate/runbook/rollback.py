@@ -1,14 +1,16 @@
 """The rollback: remove exactly what a rollout created, in one transaction, and prove it.
 
 It refuses when the rollout's records were edited since (`force` overrides, audited)
-and proves that the state is back at the pre-rollout fingerprint.
+and proves that the state is back at the pre-rollout fingerprint. A dry run does all of it
+in a transaction that is always rolled back: what would be removed, and the proof.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -43,6 +45,12 @@ class RollbackResult:
     forced: bool
     differences: tuple[Difference, ...]
     duration_ms: int
+    records_by_authority: dict[str, int] = field(default_factory=dict)
+    dry_run: bool = False  # everything ran and was rolled back: nothing was removed
+
+
+# Shown a dry run's result, answers whether to remove it for real (a person at a terminal).
+Confirm = Callable[[RollbackResult], bool]
 
 
 def rollback(
@@ -54,6 +62,9 @@ def rollback(
     actor: str | None = None,
     rollout_id: str | None = None,
     proposal_id: str | None = None,
+    dry_run: bool = False,
+    confirm: Confirm | None = None,
+    interactive: bool = False,
 ) -> RollbackResult:
     """Remove exactly what a rollout in effect created, and prove it, as ACTOR.
 
@@ -63,7 +74,31 @@ def rollback(
     Refuses (RollbackRefused, nothing changed) when the rollout's records were
     edited since or the state would not return to the pre-rollout fingerprint;
     `force` removes the rollout's records anyway and audits that it was forced.
+
+    DRY_RUN does everything, the proof included, in a transaction that is rolled back.
+    With CONFIRM a dry run comes first and is shown to it; the same rollout is removed only
+    when it answers yes (Refused otherwise, and without INTERACTIVE, a terminal to ask at).
     """
+    if confirm is not None and not dry_run:
+        if not interactive:
+            raise Refused(
+                "rollback asks for confirmation at a terminal, and there is none; "
+                "nothing was changed",
+                hint="pass --yes to roll back without asking (scripts, CI); "
+                "`govgate rollback --dry-run` shows what it would remove",
+            )
+        preview = rollback(
+            db,
+            settings,
+            force=force,
+            actor=actor,
+            rollout_id=rollout_id,
+            proposal_id=proposal_id,
+            dry_run=True,
+        )
+        if not confirm(preview):
+            raise Refused("rollback cancelled; nothing was changed")
+        rollout_id = preview.rollout_id
     clock = time.monotonic()
     actor = actor or settings.agent_identity
     return run_steps(
@@ -71,9 +106,10 @@ def rollback(
         settings,
         actor,
         lambda conn, steps: _rollback_steps(
-            conn, settings, steps, force, clock, actor, rollout_id, proposal_id
+            conn, settings, steps, force, clock, actor, rollout_id, proposal_id, dry_run
         ),
         hook=hook,
+        dry_run=dry_run,
     )
 
 
@@ -110,6 +146,7 @@ def _rollback_steps(
     actor: str,
     rollout_id: str | None = None,
     proposal_id: str | None = None,
+    dry_run: bool = False,
 ) -> RollbackResult:
     steps("find")
     rollout_id, pid = _target(conn, rollout_id, proposal_id)
@@ -126,6 +163,15 @@ def _rollback_steps(
     directus = identity.in_use(conn, settings)
     guard = confine.Guard(confine.allowed_tables(directus))
     objects = json.loads(row.created_objects)
+    acc = s.accountability.c
+    by_authority = dict(
+        conn.execute(
+            sa.select(acc.authority, sa.func.count())
+            .where(acc.rollout_id == rollout_id)
+            .group_by(acc.authority)
+            .order_by(acc.authority)
+        ).all()
+    )
     with confine.confined(conn, guard):
         steps("records")
         removed = conn.execute(
@@ -195,4 +241,6 @@ def _rollback_steps(
         force,
         tuple(edits) + diffs,
         int((time.monotonic() - clock) * 1000),
+        by_authority,
+        dry_run,
     )

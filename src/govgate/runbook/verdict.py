@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from ..db.heartbeat import Liveness
 from ..db.state import State
 from .proposal import Proposal
 
@@ -49,3 +50,5 @@ class GateVerdict:
     approvers: tuple[str, ...] = ()
     proposal: Proposal | None = field(default=None, repr=False, compare=False)
     state: State | None = field(default=None, repr=False, compare=False)
+    # Whether an agent was seen lately (`api.status(liveness=True)`): shown, never judged.
+    agent: Liveness | None = field(default=None, repr=False, compare=False)

@@ -30,8 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import api
 from ..config import Settings
 from ..errors import BadInput, EnvironmentFault, GovgateError, Refused
-from ..render import to_jsonable
-from . import views
+from ..render import document, error_document, to_jsonable
+from . import health, views
 from .fresh import Fresh
 from .pages import environment
 
@@ -45,6 +45,7 @@ NAV = (
 )
 INDEX_TWINS = ("/status.json", "/gap.json", "/verify.json")
 DEFAULT_AUDIT_LIMIT = 200
+JSON_ERROR_STATUS = ((Refused, 404), (BadInput, 400), (EnvironmentFault, 503))
 NOSCRIPT_REFRESH_SECONDS = 30
 
 CONTENT_SECURITY_POLICY = (
@@ -118,6 +119,7 @@ def create_app(
         Route("/audit", pages.audit, name="audit"),
         Route("/audit.json", pages.audit_json, name="audit_json"),
         Route("/approval-payload.json", pages.approval_payload_json, name="approval_payload"),
+        Route("/healthz", health.healthz(settings), name="healthz"),
         Mount("/static", StaticFiles(packages=[("govgate.web", "static")]), name="static"),
     ]
     middleware = [Middleware(ReadOnlyMethods), Middleware(SecurityHeaders)]
@@ -153,8 +155,8 @@ class _Pages:
         self.poll_seconds = poll_seconds
         self.fresh = Fresh(settings)  # the polled answers, recomputed once per change
 
-    def _status(self):
-        return self.fresh.get("status", lambda: api.status(self.settings))
+    def _status(self):  # kept until the next commit; the agent's liveness as of now
+        return health.status(self.settings, self.fresh)
 
     def _gap(self):
         return self.fresh.get("gap", lambda: api.gap(self.settings))
@@ -177,7 +179,7 @@ class _Pages:
                 verdict=verdict,
                 gap=gap,
                 verify=verify,
-                headline=views.HEADLINES[verdict.status],
+                headline=views.headline(verdict),
             )
 
         return self._page(request, page)
@@ -262,9 +264,9 @@ class _Pages:
     # -- shared ----------------------------------------------------------------
 
     def _audit_view(self, limit: int | None) -> views.AuditView:
-        return views.audit_view(
-            api.audit_verify(self.settings), api.audit_trail(self.settings, limit), limit
-        )
+        events = api.audit_trail(self.settings, limit)
+        chain = api.audit_verify(self.settings)
+        return views.audit_view(chain, events, limit, views.people(self.settings, events))
 
     def _audit_watch(self, view: views.AuditView) -> dict:
         data = to_jsonable(view)
@@ -350,19 +352,12 @@ class _Pages:
         return HTMLResponse(html, status_code=status_code)
 
     def _json(self, build: Callable[[], object]) -> Response:
+        """A JSON twin: the result's document, or an error document (docs/JSON.md)."""
         try:
-            return JSONResponse(to_jsonable(build()))
-        except Refused as exc:
-            return JSONResponse(exc.to_dict(), status_code=404)
-        except BadInput as exc:
-            return JSONResponse(exc.to_dict(), status_code=400)
-        except EnvironmentFault as exc:
-            message, hint = exc.message, exc.hint
-            return JSONResponse(
-                {"error": type(exc).__name__, "message": message, "hint": hint}, status_code=503
-            )
+            return JSONResponse(document(build()))
         except GovgateError as exc:
-            return JSONResponse(exc.to_dict(), status_code=500)
+            code = next((c for kind, c in JSON_ERROR_STATUS if isinstance(exc, kind)), 500)
+            return JSONResponse(error_document(exc), status_code=code)
 
     async def http_error(self, request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 404 and not request.url.path.endswith(".json"):
@@ -374,7 +369,7 @@ class _Pages:
                 "use the links above",
             )
         return JSONResponse(
-            {"error": "HTTPException", "message": exc.detail, "hint": None},
+            error_document(kind="HTTPException", message=exc.detail),
             status_code=exc.status_code,
             headers=exc.headers,
         )
@@ -393,6 +388,6 @@ def _limit(request: Request) -> int | None:
         return DEFAULT_AUDIT_LIMIT
     if raw == "all":
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= 100_000:
         raise BadInput(f"limit must be a whole number from 1 to 100000, or 'all', not '{raw}'")
     return int(raw)

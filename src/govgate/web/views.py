@@ -9,7 +9,7 @@ Nothing here writes, prints or renders HTML.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import api
 from ..db.audit import AuditEvent, ChainCheck
@@ -18,7 +18,7 @@ from ..runbook.gate import GateVerdict, Status
 from ..runbook.report import Report, sentences
 
 # The fields of /status.json whose change makes an open page reload itself.
-WATCHED_STATUS_FIELDS = ("status", "gap", "fingerprint", "approval", "rollout")
+WATCHED_STATUS_FIELDS = ("status", "gap", "fingerprint", "approval", "rollout", "agent.alive")
 # The fields of /audit.json?limit=1 the audit page also watches.
 WATCHED_AUDIT_FIELDS = ("chain.ok", "chain.rows")
 
@@ -34,6 +34,21 @@ HEADLINES = {
         "The rollout is in place, but its records were changed since: each change is listed below."
     ),
 }
+
+
+# READY, but no agent was seen lately: the page must not promise that one will run it.
+READY_WITHOUT_AGENT = (
+    "Approved, and production is exactly as expected, but no agent was seen lately: "
+    "nothing runs the rollout until one is started."
+)
+
+
+def headline(verdict: GateVerdict) -> str:
+    """The sentence under the word; READY promises the agent only when one was seen lately."""
+    agent = verdict.agent
+    if verdict.status is Status.READY and agent is not None and not agent.alive:
+        return READY_WITHOUT_AGENT
+    return HEADLINES[verdict.status]
 
 
 def current_proposal(settings) -> prop.Proposal | None:
@@ -92,10 +107,25 @@ class AuditView:
     chain: ChainCheck
     events: list[AuditEvent]
     limit: int | None
+    people: dict[str, str] = field(default_factory=dict)  # actor -> "Name <e-mail>"
+
+    def who(self, actor: str) -> str:
+        """The actor as people read it: name and e-mail where Directus knows them."""
+        return self.people.get(actor, actor)
 
 
-def audit_view(chain: ChainCheck, events: list[AuditEvent], limit: int | None) -> AuditView:
-    return AuditView(chain, list(events), limit)
+def audit_view(
+    chain: ChainCheck,
+    events: list[AuditEvent],
+    limit: int | None,
+    people: dict[str, str] | None = None,
+) -> AuditView:
+    return AuditView(chain, list(events), limit, dict(people or {}))
+
+
+def people(settings, events: list[AuditEvent]) -> dict[str, str]:
+    """The events' actors that are Directus users (a UUID or an e-mail), by name and e-mail."""
+    return api.people(settings, {e.actor for e in events})
 
 
 def pick(data, path: str):

@@ -14,11 +14,13 @@ export function wordOf(status) {
 	return WORDS[word] ? word : 'UNKNOWN';
 }
 
-/** The message of an error thrown by useApi() (axios): Directus's errors[0].message, else its own. */
+/** The message of an error thrown by useApi() (axios): Directus's errors[0].message, govgate serve's
+ * error.message, else its own. */
 export function messageOf(error) {
 	const data = error?.response?.data;
 	const first = Array.isArray(data?.errors) ? data.errors[0] : null;
 	if (first?.message) return first.message;
+	if (typeof data?.error?.message === 'string') return data.error.message; // govgate serve's error document
 	if (typeof data?.message === 'string') return data.message;
 	if (typeof data?.reason === 'string') return data.reason;
 	return error?.message ?? String(error);

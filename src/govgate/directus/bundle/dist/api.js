@@ -914,6 +914,14 @@ function requireCollections(req, ...names) {
 	}
 }
 
+/** govgate serve's error document, `{format_version, error: {kind, message, hint}}` (docs/JSON.md);
+ * also the flat `{error, message, hint}` of a govgate older than format_version 1. */
+function failureOf(body) {
+	const error = body?.error;
+	if (error && typeof error === 'object') return error;
+	return { kind: error, message: body?.message, hint: body?.hint };
+}
+
 function send(res, status, body) {
 	res.set('cache-control', 'no-store');
 	res.status(status).json(body);
@@ -939,7 +947,7 @@ var e0 = {
 					return;
 				}
 				if (name === 'status' && (answer.status !== 200 || typeof answer.body?.status !== 'string')) {
-					const why = answer.body?.message ?? `HTTP ${answer.status}`;
+					const why = failureOf(answer.body).message ?? `HTTP ${answer.status}`;
 					send(res, 200, { status: 'UNKNOWN', reason: `govgate serve could not tell the gate's word: ${why}`, source: serveUrl(env) });
 					return;
 				}
@@ -965,13 +973,14 @@ var e0 = {
 			const answer = await askServe(env, path);
 			if (!answer.reachable) throw new ServeUnavailableError({ reason: answer.reason });
 			const body = answer.body ?? {};
-			if (answer.status === 404 && body.error === 'HTTPException') {
+			const failure = failureOf(body);
+			if (answer.status === 404 && failure.kind === 'HTTPException') {
 				throw new ServeUnavailableError({
 					reason: `govgate serve at ${serveUrl(env)} has no /approval-payload.json: it is older than this extension; upgrade govgate and restart \`govgate serve\``,
 				});
 			}
 			if (answer.status !== 200) {
-				const why = [body.message, body.hint].filter(Boolean).join(' — ') || `HTTP ${answer.status}`;
+				const why = [failure.message, failure.hint].filter(Boolean).join(' — ') || `HTTP ${answer.status}`;
 				if (answer.status >= 500) throw new ServeUnavailableError({ reason: `govgate serve could not build the payload: ${why}` });
 				throw new PayloadRefusedError({ reason: why });
 			}
@@ -984,7 +993,8 @@ var e0 = {
 			} catch {
 				// The canonical payload is JSON; the fields below may still come beside it.
 			}
-			const proposalId = body.proposal_id ?? parsed.proposal_id ?? parsed.proposal?.id ?? parsed.proposal;
+			// `proposal` and `approval` since govgate's JSON format_version 1; `proposal_id`, `approval_id` before.
+			const proposalId = body.proposal ?? body.proposal_id ?? parsed.proposal_id ?? parsed.proposal?.id ?? parsed.proposal;
 			const proposalSha = body.proposal_sha256 ?? parsed.proposal_sha256 ?? parsed.proposal?.sha256;
 			const challengeHex = Buffer.from(challengeFor(body.payload), 'base64url').toString('hex');
 			if (body.challenge !== undefined && String(body.challenge).toLowerCase() !== challengeHex) {
@@ -993,7 +1003,7 @@ var e0 = {
 			if (typeof proposalId !== 'string' || typeof proposalSha !== 'string' || !SHA256_HEX.test(proposalSha)) {
 				throw new ServeUnavailableError({ reason: 'govgate serve gave a payload without a proposal id and its SHA-256' });
 			}
-			const approval = body.approval_id ?? parsed.approval_id ?? approvalId;
+			const approval = body.approval ?? body.approval_id ?? parsed.approval_id ?? approvalId;
 			if (approval !== approvalId) {
 				throw new PayloadRefusedError({ reason: `govgate serve built a payload for approval ${approval}, not ${approvalId}` });
 			}

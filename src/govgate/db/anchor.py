@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy.engine import Connection
 
 from ..errors import BadInput, CheckFailed, EnvironmentFault
+from ..files import MiB, read_bounded
 from . import audit, evidence
 from .state import canonical_json, sha256_hex
 
@@ -220,7 +221,7 @@ def load_checkpoint(path: str | os.PathLike, *, head_only: bool = False) -> audi
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_bounded(p, 256 * MiB).decode("utf-8")
     except FileNotFoundError:
         raise BadInput(f"checkpoint file {p} does not exist", hint=_HINT) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -23,9 +23,8 @@ from __future__ import annotations
 import os
 import threading
 
-from sqlalchemy.engine import make_url
-
 from ..errors import DatabaseUnreachable
+from ..urls import parse_url
 from .engine import make_engine
 from .session import driver_errors
 
@@ -53,7 +52,7 @@ class ChangeMarker:
 
     def _sqlite(self) -> str:
         try:
-            st = os.stat(make_url(self.url).database)
+            st = os.stat(parse_url(self.url).database)
         except OSError as exc:
             raise DatabaseUnreachable(f"no SQLite database at {self.url}: {exc.strerror}") from exc
         if self._raw is not None and self._file != (st.st_dev, st.st_ino):

@@ -227,7 +227,8 @@ def require_tables(conn: Connection) -> None:
     missing = [t for t in s.ALL_TABLES if t not in present]
     if missing:
         raise SchemaMissing(
-            f"missing governance tables: {', '.join(missing)}",
+            f"missing governance tables in {conn.engine.url.render_as_string(hide_password=True)}"
+            f": {', '.join(missing)}",
             hint="run `govgate init` to create them (existing rows are never altered)",
         )
     for name in s.ALL_TABLES:

@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 
 from ..errors import EmissionBlocked
+from ..urls import parse_url
 
 _DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "http": 80, "https": 443}
 _ALWAYS_RESOLVABLE = frozenset({"localhost"})  # answered from /etc/hosts, no lookup leaves the host
@@ -130,7 +131,7 @@ def _database_endpoints(url: str | URL | None) -> list[tuple[str, int]]:
     if url is None:
         return []
     try:
-        parsed = make_url(url)
+        parsed = parse_url(url)
     except ArgumentError:
         return []
     backend = parsed.get_backend_name()

@@ -22,6 +22,10 @@ from pydantic import (
 )
 
 from ..errors import PlanError, PlanProblem
+from ..files import MiB, read_bounded
+
+PLAN_LIMIT = 16 * MiB  # far above any real plan: its patterns name collections, not rows
+MAX_DEPTH = 64  # plans nest four levels deep; deeper YAML is refused before it is built
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")]
 Pattern = Annotated[
@@ -126,7 +130,7 @@ def load_plan(path: str | Path) -> Plan:
     """Read and validate a plan file. Raises PlanError (exit 2) naming each problem."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_bounded(path, PLAN_LIMIT).decode("utf-8")
     except FileNotFoundError:
         raise PlanError([PlanProblem("plan file not found", name, hint="check the path")]) from None
     except UnicodeDecodeError as exc:
@@ -149,12 +153,14 @@ def load_plan(path: str | Path) -> Plan:
 
 def parse_plan(text: str, file: str = "<plan>") -> Plan:
     """Validate plan TEXT; FILE names it in errors."""
-    node = _compose(text, file)
-    lines = _line_index(node, file)
     try:
+        node = _compose(text, file)
+        lines = _line_index(node, file)
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise PlanError([_yaml_problem(exc, text, file)]) from None
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        raise PlanError([_too_deep(text, file)]) from None
     if not isinstance(data, dict):
         raise PlanError(
             [
@@ -193,6 +199,29 @@ def _yaml_problem(exc: yaml.YAMLError, text: str, file: str) -> PlanProblem:
         line = text[: exc.position].count("\n") + 1
         problem = f"character #x{exc.character:04x} is not allowed ({exc.reason})"
     return PlanProblem(f"not valid YAML: {problem}", file, line, hint="fix the YAML syntax")
+
+
+def _too_deep(text: str, file: str) -> PlanProblem:
+    """Where TEXT nests deeper than MAX_DEPTH, found by PyYAML's parser, which keeps its own
+    stack instead of recursing."""
+    depth, line = 0, 1
+    try:
+        for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(ev, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = ev.start_mark.line + 1
+                    break
+            elif isinstance(ev, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        return _yaml_problem(exc, text, file)
+    return PlanProblem(
+        f"lists and mappings nested more than {MAX_DEPTH} levels deep",
+        file,
+        line,
+        hint="a plan nests four levels at most: proposal, assign, an authority, its collections",
+    )
 
 
 def _compose(text: str, file: str):

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from govgate.files import MiB, read_bounded
 from govgate.signing import sshkeys, sshsig, sshwire
 from govgate.signing.errors import AllowedSignersError, SignatureError
 from govgate.signing.sshsyntax import (
@@ -284,7 +285,7 @@ def load(path: str | Path) -> AllowedSigners:
     unreadable file (line None), a line that is not UTF-8, or the first bad line."""
     source = str(path)
     try:
-        data = Path(path).read_bytes()
+        data = read_bounded(path, 16 * MiB)
     except OSError as exc:
         raise AllowedSignersError(source, None, f"cannot read: {exc.strerror or exc}") from exc
     lines = []

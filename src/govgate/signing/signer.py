@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
+from govgate.files import read_bounded
 from govgate.signing import sshagent, sshkeys, sshsig
 from govgate.signing.allowed_signers import AllowedSigners
 from govgate.signing.errors import SignatureError, SigningError
@@ -27,7 +27,7 @@ def needs_passphrase(path: str) -> bool:
     cleartext header (nothing is decrypted), so a caller can prompt before signing.
     SigningError "key-unreadable" if the file cannot be read or is not such a key."""
     try:
-        data = Path(path).read_bytes()
+        data = read_bounded(path, sshsig.KEY_FILE_LIMIT)
     except OSError as exc:
         raise SigningError("key-unreadable", f"cannot read {path}: {exc}") from exc
     encrypted, _key_type = sshsig._peek_private_key(data, path)
@@ -178,7 +178,7 @@ def _named_key(key: str) -> bytes:
         blob = sshkeys.parse_public_key_line(key)
     except ValueError:
         try:
-            text = Path(key).read_text(encoding="utf-8")
+            text = read_bounded(key, sshsig.KEY_FILE_LIMIT).decode("utf-8")
             blob = sshkeys.parse_public_key_line(text)
         except (OSError, UnicodeError, ValueError) as exc:
             raise SigningError(

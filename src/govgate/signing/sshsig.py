@@ -21,11 +21,11 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
+from govgate.files import read_bounded
 from govgate.signing import sshagent, sshkeys, sshwire
 from govgate.signing.errors import SignatureError, SigningError
 from govgate.signing.sshkeys import (  # re-exported: part of this module's API
@@ -256,9 +256,12 @@ def _peek_private_key(data: bytes, path: str) -> tuple[bool, str]:
         raise SigningError("key-unreadable", f"{path}: corrupt OpenSSH private key") from exc
 
 
+KEY_FILE_LIMIT = 1024 * 1024  # an OpenSSH key file is a few kilobytes
+
+
 def _load_private_key(path: str, passphrase: bytes | None) -> sshkeys.PrivateKey:
     try:
-        data = Path(path).read_bytes()
+        data = read_bounded(path, KEY_FILE_LIMIT)
     except OSError as exc:
         raise SigningError("key-unreadable", f"cannot read {path}: {exc}") from exc
     encrypted, key_type = _peek_private_key(data, path)

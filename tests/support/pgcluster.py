@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL server for the test suite.
 
 ``PgCluster().start()`` runs ``initdb`` into a fresh temp dir and starts a
-postmaster on 127.0.0.1 with trust auth and durability switched off.  As root
+postmaster on 127.0.0.1 and on a unix socket in that dir (``socket_dir``), with trust auth
+(but for the logins ``password_login`` makes) and durability switched off.  As root
 the PostgreSQL binaries are run as the ``postgres`` OS user via ``runuser``.
 """
 
@@ -33,7 +34,14 @@ _SETTINGS = {
     "full_page_writes": "off",
     "max_connections": "200",
 }
-_HBA = "local all all trust\nhost all all 127.0.0.1/32 trust\n"
+# Members of PASSWORD_GROUP must give their password (see `password_login`); everyone else
+# is trusted, over TCP on 127.0.0.1 and over the unix socket in `socket_dir`.
+PASSWORD_GROUP = "pgcluster_password"
+_HBA = (
+    f"local all +{PASSWORD_GROUP} scram-sha-256\n"
+    f"host all +{PASSWORD_GROUP} 127.0.0.1/32 scram-sha-256\n"
+    "local all all trust\nhost all all 127.0.0.1/32 trust\n"
+)
 
 
 def fresh_database_name(prefix: str = "gg") -> str:
@@ -71,7 +79,8 @@ def _find_bindir() -> str:
 
 
 class PgCluster(Throwaway):
-    """A throwaway PostgreSQL cluster on 127.0.0.1; trust auth; stopped and deleted by stop().
+    """A throwaway PostgreSQL cluster on 127.0.0.1 and a unix socket; trust auth but for
+    `password_login`'s logins; stopped and deleted by stop().
 
     The temp dir (``tempfile.mkdtemp`` under *base_dir*, default the system temp dir)
     is created at init and holds the data dir, the unix socket and ``server.log``.
@@ -256,18 +265,41 @@ class PgCluster(Throwaway):
 
     # -- SQL helpers -------------------------------------------------------
 
+    @property
+    def socket_dir(self) -> str:
+        """The directory of the server's unix socket (``.s.PGSQL.<port>``)."""
+        return self._root_dir
+
     def url(
         self,
         database: str = "postgres",
         user: str = "postgres",
         password: str | None = None,
         driver: str = "postgresql+psycopg",
+        socket: bool = False,
     ) -> str:
-        """Return an SQLAlchemy URL for *database* on 127.0.0.1:port."""
+        """Return an SQLAlchemy URL for *database* on 127.0.0.1:port, or with *socket* through
+        the unix socket (``user@/db?host=<socket_dir>&port=<port>``)."""
         auth = quote(user, safe="")
         if password is not None:
             auth += ":" + quote(password, safe="")
+        if socket:
+            where = f"?host={quote(self.socket_dir, safe='')}&port={self.port}"
+            return f"{driver}://{auth}@/{quote(database, safe='')}{where}"
         return f"{driver}://{auth}@{self.host}:{self.port}/{quote(database, safe='')}"
+
+    def password_login(self, name: str, password: str, *attributes: str) -> None:
+        """Create login role *name* that must give *password* (scram-sha-256), in
+        PASSWORD_GROUP, with extra role *attributes* such as ``SUPERUSER``."""
+        self.admin_execute(
+            f"DO $$ BEGIN CREATE ROLE {PASSWORD_GROUP} NOLOGIN; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+        literal = "'" + password.replace("'", "''") + "'"
+        self.admin_execute(
+            f"CREATE ROLE {_ident(name)} LOGIN PASSWORD {literal} {' '.join(attributes)} "
+            f"IN ROLE {PASSWORD_GROUP}"
+        )
 
     def admin_execute(self, sql: str, database: str = "postgres") -> None:
         """Execute *sql* in autocommit mode as the postgres superuser in *database*."""

@@ -1,7 +1,9 @@
 """Copies of a database for rehearsal, dropped when done however it ends.
 
 SQLite: the backup API on a `mode=ro` connection. PostgreSQL: `pg_dump | pg_restore`
-into a scratch database, which reads one consistent snapshot beside other connections.
+into a scratch database, which reads one consistent snapshot beside other connections; the
+tools connect with every libpq keyword of the URL (db/pgconninfo.py).
+MySQL and MariaDB: `mariadb-dump --single-transaction` into a scratch database (db/mysql_copy.py).
 
 Why pg_dump/pg_restore and not `CREATE DATABASE … TEMPLATE`: a template copy needs
 the source to have no other connections, and a Directus production always has some;
@@ -22,10 +24,12 @@ from glob import glob
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
-from ..errors import EnvironmentFault, GovgateError
+from ..errors import DatabaseUnreachable, EnvironmentFault, GovgateError
+from ..urls import mask_url, parse_url, with_database
+from . import mysql_copy, pgconninfo
 from .engine import make_engine
+from .mysql import FAMILY
 from .session import connect
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -34,7 +38,7 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 @contextmanager
 def scratch_copy(url: str, progress: Progress | None) -> Iterator[str]:
     """A fresh copy of the database at URL, dropped when the block ends, however it ends."""
-    parsed = make_url(url)
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         folder = tempfile.mkdtemp(prefix="govgate-rehearsal-")
         target = os.path.join(folder, "copy.db")
@@ -44,14 +48,18 @@ def scratch_copy(url: str, progress: Progress | None) -> Iterator[str]:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
+    if parsed.get_backend_name() in FAMILY:
+        with mysql_copy.scratch_copy(url, progress) as copy_url:
+            yield copy_url
+        return
     name = "govgate_rehearsal_" + uuid.uuid4().hex[:12]
-    copy_url = parsed.set(database=name).render_as_string(hide_password=False)
-    _pg_admin(url, f'CREATE DATABASE "{name}"')
+    copy_url = with_database(url, name)
+    _pg_admin(url, f'CREATE DATABASE "{name}"', "create")
     try:
-        _pg_copy(url, copy_url, progress)
+        copy_postgres(url, copy_url, progress)
         yield copy_url
     finally:
-        _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "drop")
 
 
 def _sqlite_backup(source: str, target: str, progress: Progress | None) -> None:
@@ -69,14 +77,16 @@ def _sqlite_backup(source: str, target: str, progress: Progress | None) -> None:
         src.close()
 
 
-def _pg_admin(url: str, sql: str) -> None:
+def _pg_admin(url: str, sql: str, verb: str) -> None:
     engine = make_engine(url)
     try:
         with connect(engine) as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text(sql))
+    except DatabaseUnreachable:
+        raise  # it names the server and why; CREATEDB has nothing to do with it
     except GovgateError as exc:
         raise EnvironmentFault(
-            f"cannot create or drop the rehearsal database: {exc.message}",
+            f"cannot {verb} the rehearsal database: {exc.message}",
             hint="the main URL's role needs CREATEDB to rehearse on PostgreSQL",
         ) from exc
     finally:
@@ -94,64 +104,75 @@ def _pg_tool(name: str) -> str:
     return found
 
 
-def _libpq_env(url) -> tuple[list[str], dict[str, str]]:
-    # The password goes through the environment, never the command line.
-    args = [
-        "-h",
-        url.host or "127.0.0.1",
-        "-p",
-        str(url.port or 5432),
-        "-U",
-        url.username or "postgres",
-    ]
-    env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
-    if url.password:
-        env["PGPASSWORD"] = url.password
-    return args, env
+def copy_postgres(source_url: str, target_url: str, progress: Progress | None = None) -> None:
+    """`pg_dump SOURCE | pg_restore TARGET` in one transaction; TARGET must exist and be empty.
 
-
-def _pg_copy(source_url: str, target_url: str, progress: Progress | None) -> None:
-    src, dst = make_url(source_url), make_url(target_url)
-    src_args, env = _libpq_env(src)
-    dst_args, _ = _libpq_env(dst)
+    Both tools connect as the URLs say, every libpq keyword kept (db/pgconninfo.py), the
+    password in their environment only. Raises DatabaseUnreachable when a tool cannot
+    connect, EnvironmentFault when pg_dump is older than the server or anything else fails;
+    each message quotes the tool's own first error line, password masked.
+    """
+    dump_args, dump_env = pgconninfo.tool_args(source_url)
+    restore_args, restore_env = pgconninfo.tool_args(target_url)
     if progress:
         progress("copying production", 0, 1)
-    dump = subprocess.Popen(
-        [_pg_tool("pg_dump"), *src_args, "-d", src.database, "-Fc", "--no-owner"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    restore = subprocess.run(
-        [
-            _pg_tool("pg_restore"),
-            *dst_args,
-            "-d",
-            dst.database,
-            "--no-owner",
-            "--exit-on-error",
-            "--single-transaction",
-        ],
-        stdin=dump.stdout,
-        capture_output=True,
-        env=env,
-    )
-    dump.stdout.close()
-    dump_err = dump.communicate()[1]
-    if dump.returncode or restore.returncode:
-        message = (dump_err or restore.stderr).decode(errors="replace").strip().splitlines()
-        raise EnvironmentFault(
-            f"copying production failed: {message[-1] if message else 'unknown error'}",
-            hint="check that pg_dump matches the server's major version",
+    # pg_dump's errors go to a file: a pipe nobody reads while pg_restore runs could fill up
+    # and stall it.
+    with tempfile.TemporaryFile() as dump_err:
+        dump = subprocess.Popen(
+            [_pg_tool("pg_dump"), *dump_args, "--format=custom", "--no-owner"],
+            stdout=subprocess.PIPE,
+            stderr=dump_err,
+            env=dump_env,
         )
+        restore = subprocess.run(
+            [_pg_tool("pg_restore"), *restore_args]
+            + ["--no-owner", "--exit-on-error", "--single-transaction"],
+            stdin=dump.stdout,
+            capture_output=True,
+            env=restore_env,
+        )
+        dump.stdout.close()
+        dump.wait()
+        dump_err.seek(0)
+        dump_stderr = dump_err.read()
+    # pg_restore stopping first breaks pg_dump's pipe: then pg_restore's error is the cause.
+    if restore.returncode and (not dump.returncode or b"Broken pipe" in dump_stderr):
+        raise tool_failure("pg_restore", restore.stderr, target_url, "the scratch copy")
+    if dump.returncode:
+        raise tool_failure("pg_dump", dump_stderr, source_url, "production")
+    if restore.returncode:
+        raise tool_failure("pg_restore", restore.stderr, target_url, "the scratch copy")
     if progress:
         progress("copying production", 1, 1)
+
+
+def tool_failure(tool: str, stderr: bytes, url: str, what: str) -> GovgateError:
+    """The error for TOOL's failure on URL (WHAT it is), from its own words on STDERR."""
+    lines = [x.strip() for x in stderr.decode(errors="replace").splitlines() if x.strip()]
+    first = next((x for x in lines if "error:" in x), lines[0] if lines else "")
+    said = pgconninfo.shown(first, url) if first else f"{tool} failed without a message"
+    where = mask_url(url)
+    if "server version mismatch" in first:
+        detail = next((x for x in lines if "version:" in x), "")
+        return EnvironmentFault(
+            f"{tool} is older than the server of {what} at {where}: {said}"
+            + (f" ({pgconninfo.shown(detail, url)})" if detail else ""),
+            hint="install the PostgreSQL client tools of the server's major version or newer",
+        )
+    if pgconninfo.connection_failed(first):
+        return DatabaseUnreachable(
+            f"{tool} cannot connect to {what} at {where}: {said}",
+            hint="the tools connect as the URL says (host or socket, port, sslmode, service, "
+            "passfile, .pgpass); `govgate --db URL status` tests the same URL",
+        )
+    return EnvironmentFault(f"copying production with {tool} failed: {said}")
 
 
 def copy_exists(url: str | None) -> bool:
     if not url:
         return False
-    parsed = make_url(url)
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         return Path(parsed.database).exists()
     return False  # dropped in scratch_copy's finally, which raises if it cannot drop

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
+from . import pgconninfo
 from .session import driver_errors
 
 CHANNEL = "govgate_gate"
@@ -88,22 +89,6 @@ def installed(conn: Connection) -> bool:
     )
 
 
-def conninfo(url: str) -> dict:
-    """libpq connection parameters from a SQLAlchemy PostgreSQL URL."""
-    parsed = make_url(url)
-    params = {
-        "host": parsed.host,
-        "port": parsed.port,
-        "user": parsed.username,
-        "password": parsed.password,
-        "dbname": parsed.database,
-    }
-    params = {k: v for k, v in params.items() if v is not None}
-    for key, value in parsed.query.items():
-        params[key] = value if isinstance(value, str) else value[-1]
-    return params
-
-
 class Listener:
     """A dedicated autocommit connection LISTENing on the gate's channel.
 
@@ -120,12 +105,13 @@ class Listener:
 
         params = {
             "connect_timeout": 5,
-            "application_name": "govgate-agent-listen",
+            "fallback_application_name": "govgate-agent-listen",
             "keepalives": 1,
             "keepalives_idle": 10,
             "keepalives_interval": 5,
             "keepalives_count": 3,
-            **conninfo(url),
+            # the URL's own keywords win (a socket directory, sslmode, service, passfile, …)
+            **pgconninfo.keywords(url),
         }
         self.channel = channel
         self.conn = psycopg.connect(autocommit=True, **params)

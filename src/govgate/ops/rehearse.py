@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
-from ..config import Settings, mask_url
+from ..config import Settings
 from ..db import schema as s
 from ..db.copy import Progress, copy_exists, scratch_copy
 from ..db.engine import Mode, quote
@@ -28,6 +28,7 @@ from ..runbook import rollback as rollback_mod
 from ..runbook.approval import REHEARSAL_PREFIX
 from ..runbook.gate import Status, evaluate
 from ..runbook.plan import load_plan
+from ..urls import mask_url, parse_url, with_database
 
 # Tables whose rows must be exactly as at the start once the rollback ran.
 COMPARED = (
@@ -152,15 +153,16 @@ class _Run:
 
     @property
     def copy_settings(self) -> Settings:
-        agent = make_url(self.settings.agent_url).set(database=make_url(self.copy_url).database)
-        if make_url(self.copy_url).get_backend_name() == "sqlite":
-            agent = make_url(self.copy_url)
-        return replace(
-            self.settings,
-            db_url=self.copy_url,
-            rehearsal=True,
-            agent_db_url=agent.render_as_string(hide_password=False),
-        )
+        copy = parse_url(self.copy_url)
+        # SQLite has no logins; on MySQL and MariaDB grants name the database, and the agent's
+        # role has none on the scratch copy: there the copy's own login plays the agent.
+        # On PostgreSQL the agent's own URL (its socket, sslmode, service, passfile) names the
+        # copy instead of production.
+        if copy.get_backend_name() in ("sqlite", "mysql", "mariadb"):
+            agent = self.copy_url
+        else:
+            agent = with_database(self.settings.agent_url, copy.database)
+        return replace(self.settings, db_url=self.copy_url, rehearsal=True, agent_db_url=agent)
 
     def execute(self) -> None:
         for name, action in (

@@ -227,8 +227,9 @@ def bring_to(lab, status: Status | None) -> None:
 def rehearsal_copies(servers: Servers, lab) -> set[str]:
     if lab.backend == "sqlite":
         import glob
+        import tempfile
 
-        return set(glob.glob("/tmp/govgate-rehearsal-*"))
+        return set(glob.glob(os.path.join(tempfile.gettempdir(), "govgate-rehearsal-*")))
     server = servers.server(lab.backend)
     if lab.backend == "postgres":
         from govgate.db.engine import make_engine
@@ -288,7 +289,7 @@ def run(
     SAMPLE-th combination, once (the quick slice)."""
     per_round = sum(len(combos(b)) for b in backends)
     rounds = max(1, math.ceil(trials / per_round)) if sample is None else 1
-    partial, reached, recovered, chain, leftovers = [], [], [], [], []
+    partial, reached, recovered, chain, leftovers, swept = [], [], [], [], [], []
     per_backend: dict[str, list] = {b: [] for b in backends}
     for backend in backends:
         lab = servers.lab(backend)
@@ -312,7 +313,7 @@ def run(
             if action == "rehearse":
                 left = rehearsal_copies(servers, lab) - copies
                 leftovers.append((not left, f"{what}: {len(left)} scratch copies left"))
-                remove_copies(servers, lab, left)
+                swept.append(_next_rehearsal_sweeps(servers, lab, copies, what))
             elif state == "before":
                 recovered.append(_again(lab, action, expected, what))
             if not good:  # a damaged lab would spoil every later trial: start a fresh one
@@ -350,7 +351,18 @@ def run(
             info=True,
         )
     )
+    figures.append(
+        tally(FAMILY, "copies a killed rehearsal left, dropped by the next rehearsal", swept)
+    )
     return figures
+
+
+def _next_rehearsal_sweeps(servers: Servers, lab, copies: set[str], what: str):
+    """Run the next rehearsal: it must pass and leave none of this trial's copies behind."""
+    again = api.rehearse(lab.settings)
+    still = rehearsal_copies(servers, lab) - copies
+    remove_copies(servers, lab, still)
+    return (again.ok and not still, f"{what}: next rehearsal ok={again.ok}, {len(still)} left")
 
 
 def _again(lab, action: str, expected: Status, what: str) -> tuple[bool, str]:

@@ -5,19 +5,27 @@ from __future__ import annotations
 
 import glob
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 
 import pytest
 import sqlalchemy as sa
 
 from govgate import api
+from govgate.db import scratch
 from govgate.ops.rehearse import rehearse
 
+from support.constants import SUPPORT
 from support.labs import agent_args
 
 
 def _copies_left(lab) -> list[str]:
     if lab.backend == "sqlite":
-        return glob.glob("/tmp/govgate-rehearsal-*")
+        return glob.glob(os.path.join(tempfile.gettempdir(), "govgate-rehearsal-*"))
     if lab.backend == "mariadb":
         return [r[0] for r in lab.rows("SHOW DATABASES LIKE 'govgate\\_rehearsal\\_%'")]
     return [
@@ -166,6 +174,60 @@ def test_ctrl_c_during_the_rehearsal_still_drops_the_copy(lab):
         rehearse(lab.settings, hook=interrupt)
     assert _copies_left(lab) == copies_before
     assert lab.snapshot() == before
+
+
+def test_a_rehearsal_drops_the_copy_a_rehearsal_killed_with_sigkill_left_behind(lab):
+    copies_before = set(_copies_left(lab))
+    child = subprocess.run(
+        [sys.executable, str(SUPPORT / "faults_child.py"), "rehearse", "records", lab.url,
+         lab.settings.agent_url],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
+    left = set(_copies_left(lab)) - copies_before
+    assert len(left) == 1, left  # kill -9: no finally ran
+    # Copies of a live process, or made on another host (by a pid gone here), stay.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    live = lab_scratch(lab, f"{scratch.PREFIX}{scratch._host()}_{os.getpid()}_keepme")
+    elsewhere = lab_scratch(lab, f"{scratch.PREFIX}00000000_{gone.pid}_otherhost")
+    try:
+        result = rehearse(lab.settings)
+        assert result.ok, result
+        now = set(_copies_left(lab))
+        assert not (left & now), "the killed rehearsal's copy is still there"
+        assert {live, elsewhere} <= now
+    finally:
+        drop_scratch(lab, live)
+        drop_scratch(lab, elsewhere)
+
+
+def lab_scratch(lab, name: str) -> str:
+    """A stand-in scratch copy named NAME (a folder on SQLite, a database elsewhere)."""
+    if lab.backend == "sqlite":
+        path = os.path.join(
+            tempfile.gettempdir(), name.replace(scratch.PREFIX, scratch.FOLDER_PREFIX)
+        )
+        os.makedirs(path)
+        return path
+    _server_admin(lab, f"CREATE DATABASE {name}")
+    return name
+
+
+def drop_scratch(lab, name: str) -> None:
+    if lab.backend == "sqlite":
+        shutil.rmtree(name, ignore_errors=True)
+    else:
+        _server_admin(lab, f"DROP DATABASE IF EXISTS {name}")
+
+
+def _server_admin(lab, sql: str) -> None:
+    engine = lab.engine()
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(sql)
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.slow

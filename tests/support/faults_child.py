@@ -1,6 +1,7 @@
-"""A child process for the kill -9 tests: runs apply or rollback and SIGKILLs itself at one step.
+"""A child process for the kill -9 tests: runs apply, rollback or a rehearsal (whose inner
+apply and rollback pass the hook their steps) and SIGKILLs itself at one step.
 
-    python faults_child.py apply|rollback STEP DB_URL AGENT_URL
+    python faults_child.py apply|rollback|rehearse STEP DB_URL AGENT_URL
 
 The hook kills the process (SIGKILL: no cleanup, no exception handler, no
 atexit) just before STEP runs, in the middle of the rollout's transaction.
@@ -34,6 +35,8 @@ def main(argv: list[str]) -> int:
         api.apply(settings, hook=hook)
     elif action == "rollback":
         api.rollback(settings, hook=hook)
+    elif action == "rehearse":
+        api.rehearse(settings, hook=hook)
     else:
         raise SystemExit(f"unknown action {action}")
     print(f"step {step} was never reached", flush=True)

@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -26,6 +25,7 @@ import sqlalchemy as sa
 from ..errors import EnvironmentFault, GovgateError, Refused
 from ..urls import mask_url, parse_url
 from . import schema as s
+from . import scratch
 from .engine import make_engine, quote
 from .session import connect
 
@@ -38,8 +38,10 @@ def scratch_copy(url: str, progress: Progress | None) -> Iterator[str]:
     when the block ends. Refused when a table the rehearsal reads is not InnoDB;
     EnvironmentFault when the database cannot be created, copied or the tools are missing."""
     parsed = parse_url(url)
-    name = "govgate_rehearsal_" + uuid.uuid4().hex[:12]
+    name = scratch.database_name()
     copy_url = parsed.set(database=name).render_as_string(hide_password=False)
+    for stale in _stale(url):
+        _admin(url, "drop", stale)
     _admin(url, "create", name)
     try:
         with _defaults_file(parsed) as defaults:
@@ -47,6 +49,22 @@ def scratch_copy(url: str, progress: Progress | None) -> Iterator[str]:
         yield copy_url
     finally:
         _admin(url, "drop", name)
+
+
+def _stale(url: str) -> list[str]:
+    """Scratch databases on this server that a killed rehearsal on this host left behind."""
+    engine = make_engine(url)
+    try:
+        with connect(engine) as conn:
+            names = conn.execute(
+                sa.text(
+                    "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE :p"
+                ),
+                {"p": scratch.PREFIX.replace("_", r"\_") + "%"},
+            ).scalars()
+            return [n for n in names if scratch.is_stale(n)]
+    finally:
+        engine.dispose()
 
 
 def _admin(url: str, action: str, name: str) -> None:

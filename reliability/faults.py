@@ -1,7 +1,8 @@
 """Faults: kill -9, a dropped connection and a database restart at every step of apply,
 rollback and rehearse; every table compared row by row with the exact state before (or after).
 
-- kill -9: a forked child runs the command and SIGKILLs itself just before the step.
+- kill -9: a forked child runs the command and SIGKILLs itself just before the step (from a
+  contained rollout's child, it has the command killed: support/killer.py).
 - dropped connection: PostgreSQL `pg_terminate_backend`, MariaDB `KILL` of the session, from
   the admin's connection. SQLite has no server connection to drop, and its file handle cannot be
   closed from outside the library: there the fault is an OSError raised at the step.
@@ -16,6 +17,7 @@ one; its `apply` and `rollback` steps fire inside the copy's transaction (at its
 from __future__ import annotations
 
 import math
+import mmap
 import os
 import select
 import signal
@@ -32,6 +34,7 @@ from govgate.runbook import rollback as rollback_mod
 from govgate.runbook.gate import Status
 
 from .common import Figure, Servers, fork_start, fork_wait, tally
+from support.killer import CommandKiller
 from support.labs import audit_rows, ratify
 
 FAMILY = "faults"
@@ -84,7 +87,18 @@ class Trial:
             step,
             fault,
         )
-        self.folder, self.fired = folder, False
+        self.folder = folder
+        # Whether the fault fired, on a page shared across forks: a contained rollout runs the
+        # hook (and sets it) in a child of its own.
+        self._fired = mmap.mmap(-1, 1)
+
+    @property
+    def fired(self) -> bool:
+        return self._fired[0] == 1
+
+    @fired.setter
+    def fired(self, value: bool) -> None:
+        self._fired[0] = int(bool(value))
 
     # -- the fault itself --------------------------------------------------------------
 
@@ -92,7 +106,7 @@ class Trial:
         self.fired = True
         server = self.servers.server(self.lab.backend)
         if self.fault == "kill9":
-            os.kill(os.getpid(), signal.SIGKILL)
+            self.killer()  # the command, even from a contained rollout's child
         elif self.fault == "raise":
             raise OSError(f"injected fault before {self.step} (SQLite: no connection to drop)")
         elif self.fault == "drop":
@@ -169,6 +183,8 @@ class Trial:
         def child() -> int:
             os.close(from_child)
             os.close(to_child)
+            if self.fault == "kill9":
+                self.killer = CommandKiller()
             if self.fault == "restart":
 
                 def wait_for_restart(conn):

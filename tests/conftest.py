@@ -69,8 +69,8 @@ def mariadb_template(mariadb) -> str:
 MARIADB_FILES = frozenset(
     {
         "test_agent.py", "test_apply.py", "test_audit.py", "test_change_marker.py",
-        "test_confinement.py", "test_custody.py", "test_demo.py", "test_faults.py",
-        "test_gate.py", "test_mariadb_roles.py", "test_observability.py",
+        "test_confinement.py", "test_containment.py", "test_custody.py", "test_demo.py",
+        "test_faults.py", "test_gate.py", "test_mariadb_roles.py", "test_observability.py",
         "test_reliability_quick.py", "test_rehearse.py", "test_rollback.py", "test_runbook.py",
         "test_verify.py",
     }

@@ -128,12 +128,15 @@ def upgrade(settings: Settings, *, actor: str) -> upgrade_mod.UpgradeResult:
 def status(
     settings: Settings, proposal_id: str | None = None, *, liveness: bool = False
 ) -> gate_mod.GateVerdict:
-    """The gate's verdict through the agent's own connection; LIVENESS adds `verdict.agent`."""
+    """The gate's verdict through the agent's own connection; LIVENESS adds `verdict.agent` and
+    `verdict.containment`."""
     with _session(settings, Mode.READ, agent=True) as conn:
         verdict = gate_mod.evaluate(conn, settings, proposal_id)
-        if liveness:  # whether an agent was seen lately: words, never a reason
+        if liveness:  # whether an agent was seen lately, and contained: words, never reasons
+            from .guards import containment
+
             seen = heartbeat.liveness(heartbeat.sightings(conn), settings.agent_stale_after)
-            verdict = replace(verdict, agent=seen)
+            verdict = replace(verdict, agent=seen, containment=containment.decide(settings))
         return verdict
 
 
@@ -327,14 +330,13 @@ def apply(
     hook: apply_mod.StepHook | None = None,
     actor: str | None = None,
 ) -> apply_mod.RolloutResult:
-    """Run the ratified rollout through the agent's connection (see runbook.apply).
-
-    ACTOR is who is recorded as applying it: a person at the command line, else the agent.
+    """Run the ratified rollout through the agent's connection, contained by the kernel where
+    `[agent] containment` says (see runbook.contained, runbook.apply). ACTOR is who is
+    recorded as applying it: a person at the command line, else the agent.
     """
-    from .runbook import apply as apply_mod
+    from .runbook import contained
 
-    with Database(settings.agent_url) as db:
-        return apply_mod.apply(db, settings, dry_run=dry_run, hook=hook, actor=actor)
+    return contained.apply(settings, dry_run=dry_run, hook=hook, actor=actor)
 
 
 def rollback(

@@ -34,7 +34,7 @@ import re
 import tomllib
 from dataclasses import field, replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -42,6 +42,7 @@ from pydantic.dataclasses import dataclass
 
 from .errors import BadInput
 from .files import MiB, read_bounded
+from .toml_lines import deep_line, line_of
 from .urls import url_problem
 
 DEFAULT_DEMO_PATH = "oneroof-demo.db"
@@ -54,6 +55,9 @@ DEFAULT_VALID_DAYS = 14  # an approval starts no rollout after this many days, u
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 Seconds = Annotated[float, Field(ge=MIN_INTERVAL)]
 ValidDays = Annotated[int, Field(ge=1, le=366)]
+# Kernel containment of the rollout (guards.containment): "required" refuses a rollout where
+# Landlock cannot contain it, "auto" contains it where it can, "off" never (for debugging).
+Containment = Literal["required", "auto", "off"]
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -75,6 +79,7 @@ class Settings:
     require_signature: bool = False
     require_user_presence: bool = False  # security-key signatures must say a human touched the key
     approval_valid_days: ValidDays = DEFAULT_VALID_DAYS
+    containment: Containment = "auto"
     source: str = "defaults"
     rehearsal: bool = False  # set only by `rehearse`, on its scratch copy; never from configuration
 
@@ -147,6 +152,7 @@ class _Agent(_Section):
     )
     stale_after: Seconds = Field(None, description="a number of seconds, e.g. 60.0")
     metrics_file: Name = Field(None, description='a file path, e.g. "/var/lib/govgate/a.prom"')
+    containment: Containment = Field(None, description='"required", "auto" or "off"')
 
 
 class _Directus(_Section):
@@ -180,6 +186,7 @@ _FILE_KEYS = {
     ("agent", "interval"): "agent_interval",
     ("agent", "stale_after"): "agent_stale_after",
     ("agent", "metrics_file"): "metrics_file",
+    ("agent", "containment"): "containment",
     ("directus", "url"): "directus_url",
     ("directus", "enabled"): "directus",
     ("approvals", "allowed_signers"): "allowed_signers",
@@ -195,6 +202,7 @@ _ENV_KEYS = {
     "GOVGATE_DIRECTUS_URL": ("directus", "url"),
     "GOVGATE_REPORT_DIR": ("agent", "report_dir"),
     "GOVGATE_METRICS_FILE": ("agent", "metrics_file"),
+    "GOVGATE_CONTAINMENT": ("agent", "containment"),
     "GOVGATE_ALLOWED_SIGNERS": ("approvals", "allowed_signers"),
 }
 _SECRET_ENV = {"GOVGATE_DIRECTUS_TOKEN": "directus_token"}  # environment only, never a file
@@ -279,7 +287,8 @@ def _parse(text: str, path: str, origin: str | None) -> dict[str, object]:
         detail = message[: at.start()] + f" (column {at[2]})" if at else message
         raise BadInput(f"{where}: not valid TOML: {detail}", hint=hint) from None
     except RecursionError:  # tomllib recurses once per level of nested arrays and tables
-        raise BadInput(f"{path}:{_deep_line(text)}: values nested too deeply", hint=hint) from None
+        line = deep_line(text)
+        raise BadInput(f"{path}:{line}: values nested too deeply", hint=hint) from None
     try:
         model = _File.model_validate(data)
     except ValidationError as exc:
@@ -292,22 +301,11 @@ def _parse(text: str, path: str, origin: str | None) -> dict[str, object]:
     return values
 
 
-def _deep_line(text: str, depth: int = 100) -> int:
-    """The line where brackets and braces first open DEPTH deep (strings are not told apart)."""
-    level = 0
-    for number, line in enumerate(text.splitlines(), 1):
-        for ch in line:
-            level += (ch in "[{") - (ch in "]}")
-            if level >= depth:
-                return number
-    return 1
-
-
 def _problem(err: dict, text: str, path: str) -> tuple[int, str]:
     """(line, what is wrong there) for one validation error of the file."""
     loc = tuple(str(x) for x in err["loc"])
     section, key = loc[0], loc[1] if len(loc) > 1 else None
-    line = _line_of(text, section, key)
+    line = line_of(text, section, key)
     return line or 0, _explain(err, section, key, f"{path}:{line}" if line else path)
 
 
@@ -367,33 +365,3 @@ def _kind(value) -> str:
     kinds = [(bool, "a boolean"), (str, "a string"), (int, "an integer"), (float, "a number")]
     kinds += [(list, "an array"), (dict, "a table")]
     return next((name for t, name in kinds if isinstance(value, t)), "a date or time")
-
-
-def _line_of(text: str, section: str, key: str | None) -> int | None:
-    """The line of KEY inside [SECTION] (or of the section itself), scanning the text."""
-    header = re.compile(r"^\s*\[\s*([^\[\]#]+?)\s*\]")
-
-    def assigns(line: str, name: str) -> bool:
-        parts = r"\s*\.\s*".join(
-            rf"(?:{re.escape(p)}|\"{re.escape(p)}\"|'{re.escape(p)}')" for p in name.split(".")
-        )
-        return re.match(rf"^\s*{parts}\s*[=.]", line) is not None
-
-    current, top = None, None
-    for n, line in enumerate(text.splitlines(), 1):
-        found = header.match(line)
-        if found:
-            current = found[1].replace('"', "").replace("'", "").replace(" ", "")
-            if current in (section, f"{section}.{key}") and (key is None or current != section):
-                return n
-            continue
-        if current == section and key is not None and assigns(line, key):
-            return n
-        if current is None:
-            if key is not None and assigns(line, f"{section}.{key}"):
-                return n
-            if top is None and assigns(line, section):
-                top = n  # `section = {...}` or `section.key = ...` at the top
-    if key is None:
-        return top
-    return top or _line_of(text, section, None)

@@ -7,6 +7,7 @@ them into a message and an exit code with the table below.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,6 +33,32 @@ class GovgateError(Exception):
 
     def to_dict(self) -> dict:
         return {"error": type(self).__name__, "message": self.message, "hint": self.hint}
+
+    def __reduce__(self):
+        # Pickled whole (a contained rollout sends its error to the parent): every attribute
+        # and note, without calling __init__ (subclasses take other arguments), and what it
+        # was raised from, so that `lost_connection` still sees a lost connection behind it.
+        link = self.__cause__ or self.__context__
+        return _rebuild, (type(self), self.args, dict(self.__dict__), _portable(link))
+
+
+def _rebuild(cls: type, args: tuple, state: dict, link: BaseException | None) -> GovgateError:
+    exc = cls.__new__(cls, *args)
+    exc.__dict__.update(state)
+    exc.__cause__ = link
+    return exc
+
+
+def _portable(exc: BaseException | None) -> BaseException | None:
+    """EXC when it survives pickling (a GovgateError always does, with its own cause); else
+    its words in a plain Exception. A driver's error keeps no cause of its own there."""
+    if exc is None or isinstance(exc, GovgateError):
+        return exc
+    try:
+        pickle.loads(pickle.dumps(exc, pickle.HIGHEST_PROTOCOL))
+    except Exception:  # any failure alike: the words still travel
+        return Exception(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 class Refused(GovgateError):

@@ -4,18 +4,23 @@ apply and rollback pass the hook their steps) and SIGKILLs itself at one step.
     python faults_child.py apply|rollback|rehearse STEP DB_URL AGENT_URL
 
 The hook kills the process (SIGKILL: no cleanup, no exception handler, no
-atexit) just before STEP runs, in the middle of the rollout's transaction.
+atexit) just before STEP runs, in the middle of the rollout's transaction; a contained
+rollout's hook has the command killed, its child with it (support/killer.py).
 Exit status 0 means the step was never reached, which the test treats as a failure.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: `support`
 
 from govgate import api
 from govgate.config import Settings
+
+from support.killer import CommandKiller
 
 
 def main(argv: list[str]) -> int:
@@ -26,10 +31,11 @@ def main(argv: list[str]) -> int:
         allowed_signers=os.environ.get("GOVGATE_ALLOWED_SIGNERS"),
     )
 
+    kill = CommandKiller()
+
     def hook(name, conn):
         if name == step:
-            sys.stdout.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
+            kill()
 
     if action == "apply":
         api.apply(settings, hook=hook)

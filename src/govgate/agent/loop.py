@@ -37,7 +37,7 @@ from ..errors import (
     environmental,
     lost_connection,
 )
-from ..guards import emission
+from ..guards import containment, emission
 from ..runbook.apply import StepHook
 from ..runbook.gate import GateVerdict, Status
 from ..urls import SUPPORTED, mask_url, parse_url, url_problem
@@ -121,6 +121,7 @@ class _Agent:
                             report_dir=str(self.settings.report_dir),
                             allowed=list(guard.allowance.described)
                             or ["local files and unix sockets only"],
+                            containment=containment.decide(self.settings).words,
                         )
                     )
                     yield from self._all(self.seen.start())
@@ -220,7 +221,8 @@ class _Agent:
             event("rollout_started", proposal=verdict.proposal_id, approval=verdict.approval_id)
         )
         try:
-            result = api.apply(self.settings, hook=self._step)
+            with self.seen.rolling_out():  # the hook runs in the contained child, if any
+                result = api.apply(self.settings, hook=self._step)
         except Terminated:
             yield from self._say_attempts()
             yield from self._say(
@@ -303,8 +305,7 @@ class _Agent:
                     "warning",
                     approval=verdict.approval_id,
                     reason="not retrying this approval on this state; a new ratification or a "
-                    "change "
-                    "in production wakes the agent",
+                    "change in production wakes the agent",
                 )
             )
         return EXIT_REFUSED
@@ -336,10 +337,7 @@ class _Agent:
         return []
 
     def _sleep(self, seconds: float) -> None:
-        if self.stop is not None:
-            self.stop.wait(seconds)
-        else:
-            time.sleep(seconds)
+        (self.stop.wait if self.stop is not None else time.sleep)(seconds)
 
     def _stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 
 from .. import api
 from ..directus import rest
@@ -226,6 +227,11 @@ def _sign_in(server: str, email: str | None, use_token: bool):
 @click.pass_obj
 def apply(settings, dry_run, as_json):
     """Run the ratified rollout: one verified transaction, only when the gate is READY."""
+    from ..guards import containment
+
+    found = containment.decide(settings)
+    if not found.contained and not found.refuses:  # `required` refuses with its own words
+        err.print(f"note: {escape(found.words)}")
     emit(api.apply(settings, dry_run=dry_run, actor=operator()), as_json)
 
 

@@ -6,6 +6,7 @@ Sessions and transactions on them are `db.session`'s; nothing else opens one.
 from __future__ import annotations
 
 import enum
+import weakref
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,6 +21,12 @@ from . import mysql
 # pg_advisory_xact_lock key: every writer of govgate serialises on it (MySQL and MariaDB:
 # GET_LOCK, see db/mysql.py).
 LOCK_KEY = 0x676F76676174  # "govgat"
+
+
+# Every engine this process made, and (in a forked child) the pools it inherited: see
+# `forget_inherited`.
+_made: weakref.WeakSet[Engine] = weakref.WeakSet()
+_inherited: list = []
 
 
 class Mode(enum.Enum):
@@ -56,7 +63,21 @@ def make_engine(url: str, *, read_only: bool = False, create: bool = False) -> E
             f"no driver for {mask_url(url)}: {exc}",
             hint="reinstall govgate with its dependencies (deploy/install.sh)",
         ) from exc
+    _made.add(engine)
     return engine
+
+
+def forget_inherited() -> None:
+    """In a forked child: every engine it inherited starts over with an empty pool.
+
+    The parent's pooled connections share their sockets and SQLite files with the parent:
+    used here they would interleave with its traffic, and collected here a driver could say
+    goodbye on them (or release the child's own SQLite locks). So the old pools stay
+    referenced and untouched until the child ends (`os._exit`: nothing is finalised).
+    """
+    for engine in list(_made):
+        _inherited.append(engine.pool)
+        engine.dispose(close=False)
 
 
 def _sqlite_engine(parsed, *, read_only: bool, create: bool) -> Engine:

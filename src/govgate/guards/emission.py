@@ -214,6 +214,11 @@ def active() -> bool:
     return bool(_active)
 
 
+def guards() -> tuple[Guard, ...]:
+    """The guards active now, outermost first (a forked child starts with the same ones)."""
+    return _active
+
+
 def install() -> None:
     """Install the process-wide audit hook (once; it cannot be removed)."""
     global _installed

@@ -18,6 +18,7 @@ from ..directus import identity
 from ..directus import tables as dx
 from ..errors import GovgateError
 from ..guards import confinement as confine
+from ..guards import containment
 from ..runbook import proposal as prop
 from ..urls import mask_url, parse_url
 
@@ -321,7 +322,15 @@ def run(settings: Settings) -> DoctorResult:
                     findings += _agent_side(conn, settings)
         except GovgateError as exc:
             findings.append(connection_finding(name, url, exc.message))
-    return DoctorResult(tuple(findings))
+    return DoctorResult((*findings, containment_finding(settings)))
+
+
+def containment_finding(settings: Settings) -> Finding:
+    """Whether the kernel contains a rollout here: a failure where `required` keeps the agent
+    from running one, a warning where rollouts run without it."""
+    found = containment.decide(settings)
+    quiet = found.contained or found.refuses  # contained: fine; refusing: a failure, not a warning
+    return Finding("kernel containment", not found.refuses, found.detail, warning=not quiet)
 
 
 def _agent_side(conn: Connection, settings: Settings) -> list[Finding]:

@@ -33,7 +33,13 @@ def _verdict_json(v) -> dict:
         "reasons": [{"code": r.code, "message": r.message, "fix": r.fix} for r in v.reasons],
         "notes": list(v.notes),
         **({"agent": to_jsonable(v.agent)} if v.agent is not None else {}),
+        **({"containment": _containment_json(v.containment)} if v.containment else {}),
     }
+
+
+def _containment_json(c) -> dict:
+    keys = ("setting", "abi", "contained", "refuses", "reason", "words")
+    return {key: getattr(c, key) for key in keys}
 
 
 @renders("govgate.db.state.Slot", as_json=True)
@@ -65,6 +71,8 @@ def _gate_verdict(v, why: bool = False, **_) -> list[str]:
         if v.status is Status.READY and not v.agent.alive:
             lines.append("  note: nothing runs the rollout until an agent is started")
             lines.append("    → `govgate agent`, or `systemctl start govgate-agent`")
+    if v.containment is not None:
+        lines.append(f"  {v.containment.words}")
     return lines
 
 

@@ -28,6 +28,7 @@ from ..errors import (
     GovgateError,
     describe,
 )
+from ..guards import containment
 
 StepHook = Callable[[str, Connection], None]
 
@@ -69,7 +70,7 @@ def as_abort(exc: BaseException, step: str) -> GovgateError | None:
         return Aborted(step, describe(exc))
     if isinstance(exc, (GovgateError, KeyboardInterrupt)) or not isinstance(exc, Exception):
         return None
-    return Aborted(step, describe(exc))
+    return Aborted(step, containment.explained(exc))  # names the kernel when it refused
 
 
 def record_abort(
@@ -83,7 +84,10 @@ def record_abort(
     try:
         with db.transaction(Mode.WRITE, lock=True) as conn:
             audit.append(
-                conn, audit.Kind.ABORT, actor, detail={"step": step, "cause": describe(exc)}
+                conn,
+                audit.Kind.ABORT,
+                actor,
+                detail={"step": step, "cause": containment.explained(exc)},
             )
     except Exception:
         pass

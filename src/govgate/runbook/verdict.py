@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..db.heartbeat import Liveness
 from ..db.state import State
 from .proposal import Proposal
+
+if TYPE_CHECKING:  # status alone loads no Landlock code
+    from ..guards.containment import Containment
 
 
 class Status(str, enum.Enum):
@@ -52,3 +56,5 @@ class GateVerdict:
     state: State | None = field(default=None, repr=False, compare=False)
     # Whether an agent was seen lately (`api.status(liveness=True)`): shown, never judged.
     agent: Liveness | None = field(default=None, repr=False, compare=False)
+    # Whether a rollout runs contained by the kernel here (the same call): shown, never judged.
+    containment: Containment | None = field(default=None, repr=False, compare=False)

@@ -539,3 +539,14 @@ def test_the_proposal_twin_carries_the_hash_an_approval_must_name(lab, client):
     proposal = client.get("/proposal.json").json()["proposal"]
     assert proposal["sha256"] == api.status(lab.settings).proposal_sha256
     assert len(proposal["sha256"]) == 64
+
+
+def test_the_page_says_whether_rollouts_run_contained_by_the_kernel(sqlite_lab):
+    from govgate.guards import containment
+
+    said = containment.decide(sqlite_lab.settings)
+    with client_for(sqlite_lab.settings) as client:
+        page = client.get("/")
+        assert 'id="containment"' in page.text
+        assert str(html_escape(said.detail)) in page.text
+        assert client.get("/status.json").json()["containment"]["contained"] is said.contained

@@ -20,6 +20,7 @@ from ..db import heartbeat
 from ..db.engine import Mode
 from ..db.session import session
 from ..errors import GovgateError
+from ..guards import containment
 from .fresh import Fresh
 
 
@@ -45,4 +46,5 @@ def status(settings: Settings, fresh: Fresh):
     verdict, found = fresh.get(
         "status", lambda: (api.status(settings), api.agent_sightings(settings))
     )
-    return replace(verdict, agent=heartbeat.liveness(found, settings.agent_stale_after))
+    seen = heartbeat.liveness(found, settings.agent_stale_after)
+    return replace(verdict, agent=seen, containment=containment.decide(settings))

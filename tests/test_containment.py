@@ -405,3 +405,23 @@ def test_off_is_said_to_be_for_debugging_and_the_setting_is_typed(tmp_path):
     ):
         load_settings(config, env={})
     assert load_settings(os.devnull, env={"GOVGATE_CONTAINMENT": "off"}).containment == "off"
+
+
+def test_a_contained_rollout_of_6000_slots_on_sqlite_writes_no_file_outside_its_folder(tmp_path):
+    # SQLite spills a large statement's journal into the temporary directory, which the kernel
+    # keeps the child from writing: a 6,000-slot rollout's report once aborted it at `verify`.
+    import sys
+
+    from support.constants import ROOT
+
+    sys.path.insert(0, str(ROOT))  # the benchmark's data builder sits beside tests/
+    from bench import data
+
+    case = data.sqlite_case(tmp_path, data.Size(1000))
+    api.propose(case.settings, data.write_plan(case, "PROP-BIG-1"), actor=data.PROPOSER)
+    data.approve(case)
+    assert containment.decide(case.settings).contained
+    result = api.apply(case.settings)
+    assert result.records == 6000
+    assert api.status(case.settings).status.value == "APPLIED"
+    assert api.verify(case.settings).ok

@@ -15,11 +15,8 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from govgate import api
 from govgate.db.audit import database_id
-from govgate.db.engine import make_engine
 from govgate.runbook.gate import Status
 from govgate.signing import sshsig
 
@@ -30,15 +27,6 @@ from support.constants import AGENT_DIRECTUS_USER, AGENT_IDENTITY, APPROVAL, APP
 from support.labs import insert_approval, lift_custody, ratify, with_settings
 
 FAMILY = "forgery"
-
-
-def as_agent(lab, sql: str, **params) -> None:
-    engine = make_engine(lab.settings.agent_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.text(sql), params)
-    finally:
-        engine.dispose()
 
 
 def owner(lab, sql: str, **params) -> None:
@@ -198,30 +186,28 @@ ATTACKS = {
         "ready",
     ),
     "spent approval re-armed by renaming it in the journal": (
-        lambda lab: as_agent(
-            lab,
+        lambda lab: lab.execute_as_agent(
             "UPDATE os_rollouts SET approval_id = approval_id || '-x' WHERE id = :r",
             r=_spent(lab),
         ),
         "ready",
     ),
     "spent approval's use deleted": (
-        lambda lab: (_spent(lab), as_agent(lab, "DELETE FROM os_approval_uses")),
+        lambda lab: (_spent(lab), lab.execute_as_agent("DELETE FROM os_approval_uses")),
         "ready",
     ),
     "spent approval's journal row deleted": (
-        lambda lab: (_spent(lab), as_agent(lab, "DELETE FROM os_rollouts")),
+        lambda lab: (_spent(lab), lab.execute_as_agent("DELETE FROM os_rollouts")),
         "ready",
     ),
     "rolled-back rollout flipped back to applied": (
-        lambda lab: as_agent(
-            lab, "UPDATE os_rollouts SET status = 'applied' WHERE id = :r", r=_spent(lab)
+        lambda lab: lab.execute_as_agent(
+            "UPDATE os_rollouts SET status = 'applied' WHERE id = :r", r=_spent(lab)
         ),
         "applied",
     ),
     "rollout row naming an approval that does not exist (agent)": (
-        lambda lab: as_agent(
-            lab,
+        lambda lab: lab.execute_as_agent(
             "INSERT INTO os_rollouts (id, proposal_id, proposal_sha256, "
             "approval_id, status, pre_fingerprint, created_objects, records, "
             "started_at) VALUES ('RO-F', 'PROP-AUTHMODEL-1', :h, 'APR-NOBODY', "
@@ -238,7 +224,7 @@ ATTACKS = {
     "approval edited by the agent's login after it was made": (
         lambda lab: (
             ratify(lab),
-            as_agent(lab, "UPDATE os_proposal_approvals SET proposal_sha256 = '0'"),
+            lab.execute_as_agent("UPDATE os_proposal_approvals SET proposal_sha256 = '0'"),
         ),
         "ready-kept",
     ),

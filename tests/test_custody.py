@@ -22,16 +22,6 @@ from support.constants import APPROVAL, PROPOSAL
 from support.labs import Lab, copy_pg_lab, insert_approval, ratify, with_settings
 
 
-def _agent_execute(lab: Lab, sql: str, **params) -> None:
-    """Run SQL as the agent's database login (the main login on SQLite)."""
-    engine = make_engine(lab.settings.agent_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.text(sql), params)
-    finally:
-        engine.dispose()
-
-
 def _apply_and_roll_back(lab: Lab) -> str:
     ratify(lab)
     rollout = api.apply(lab.settings).rollout_id
@@ -58,8 +48,8 @@ def test_the_alembic_head_is_the_revision_the_gate_expects():
 def test_rearming_a_spent_approval_by_renaming_it_in_the_journal_is_refused(lab):
     rollout = _apply_and_roll_back(lab)
     with pytest.raises(sa.exc.DBAPIError, match="custody"):
-        _agent_execute(
-            lab, "UPDATE os_rollouts SET approval_id = 'APR-REARMED' WHERE id = :r", r=rollout
+        lab.execute_as_agent(
+            "UPDATE os_rollouts SET approval_id = 'APR-REARMED' WHERE id = :r", r=rollout
         )
     verdict = api.status(lab.settings)
     assert verdict.status is Status.BLOCKED
@@ -71,8 +61,7 @@ def test_rearming_a_spent_approval_by_renaming_it_in_the_journal_is_refused(lab)
 def test_a_rollout_row_naming_an_approval_that_does_not_exist_is_refused(lab):
     sha = lab.scalar("SELECT sha256 FROM os_proposals WHERE id = :p", p=PROPOSAL)
     with pytest.raises(sa.exc.DBAPIError, match="custody"):
-        _agent_execute(
-            lab,
+        lab.execute_as_agent(
             "INSERT INTO os_rollouts (id, proposal_id, proposal_sha256, approval_id, status, "
             "pre_fingerprint, created_objects, records, started_at) VALUES ('RO-FORGED', :p, "
             ":h, 'APR-NOBODY', 'applied', 'x', '[]', '[]', '2026-01-01')",
@@ -91,9 +80,9 @@ def test_an_approval_is_used_once_ever_even_when_the_journal_row_is_gone(lab):
     rollout = _apply_and_roll_back(lab)
     assert lab.rows("SELECT approval_id, rollout_id FROM os_approval_uses") == [(APPROVAL, rollout)]
     with pytest.raises(sa.exc.DBAPIError, match=REFUSED):
-        _agent_execute(lab, "DELETE FROM os_approval_uses")
+        lab.execute_as_agent("DELETE FROM os_approval_uses")
     with pytest.raises(sa.exc.DBAPIError, match=REFUSED):
-        _agent_execute(lab, "DELETE FROM os_rollouts")
+        lab.execute_as_agent("DELETE FROM os_rollouts")
     if lab.backend == "sqlite":  # where every connection owns everything, the trigger refuses
         with pytest.raises(sa.exc.DBAPIError, match="custody"):
             lab.execute("DELETE FROM os_approval_uses")
@@ -102,7 +91,7 @@ def test_an_approval_is_used_once_ever_even_when_the_journal_row_is_gone(lab):
 def test_a_rolled_back_rollout_can_never_be_applied_again_by_editing_its_status(lab):
     rollout = _apply_and_roll_back(lab)
     with pytest.raises(sa.exc.DBAPIError, match="custody"):
-        _agent_execute(lab, "UPDATE os_rollouts SET status = 'applied' WHERE id = :r", r=rollout)
+        lab.execute_as_agent("UPDATE os_rollouts SET status = 'applied' WHERE id = :r", r=rollout)
     assert lab.scalar("SELECT status FROM os_rollouts WHERE id = :r", r=rollout) == "rolled_back"
 
 

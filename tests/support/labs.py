@@ -99,6 +99,10 @@ class Lab:
     def execute(self, sql: str, **params) -> None:
         sql_execute(self.engine(), sql, params)
 
+    def execute_as_agent(self, sql: str, **params) -> None:
+        """Run SQL as the agent's database login (the main login on SQLite)."""
+        sql_execute(self.engine(self.settings.agent_url), sql, params)
+
     def snapshot(self, exclude: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
         """Every table's rows, sorted, and the list of views; not the agents' heartbeats,
         which every agent writes while it runs, whatever the gate says (docs/OPERATIONS.md)."""

@@ -7,20 +7,23 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from govgate import api
 from govgate.db import copy, pgconninfo, wakeup
 from govgate.db.engine import Mode
 from govgate.db.session import session
 from govgate.errors import BadInput, DatabaseUnreachable, EnvironmentFault
+from govgate.guards import containment
 from govgate.urls import mask_url
 
 from support.constants import AGENT_LOGIN
-from support.labs import copy_pg_lab
+from support.labs import copy_pg_lab, ratify
 from support.pgcluster import free_port, fresh_database_name
 
 # A password with every character a URL, a conninfo string or .pgpass treats specially.
@@ -349,3 +352,23 @@ def test_a_unix_socket_directory_without_a_server_is_unreachable_naming_the_sock
     result = gg("--db", url, "status")
     text = _plain(result)
     assert result.code == 3 and ".s.PGSQL.5432" in text and "Traceback" not in text, text
+
+
+@postgres
+def test_a_contained_apply_reaches_postgresql_on_the_tcp_port_a_service_names(
+    pg, pg_lab, tmp_path, monkeypatch
+):
+    # The kernel opens only the database's port to the rollout: with a service, the port is
+    # the service file's, which the URL does not show.
+    services = tmp_path / "pg_service.conf"
+    services.write_text(
+        f"[gg_agent]\nhost=127.0.0.1\nport={pg.port}\ndbname={pg_lab.db_name}\nuser={AGENT_LOGIN}\n"
+    )
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    settings = replace(pg_lab.settings, agent_db_url="postgresql+psycopg:///?service=gg_agent")
+    assert pg.port != 5432 and containment.decide(settings).contained
+    assert containment.policy(settings, settings.agent_url).tcp_connect_ports == {pg.port}
+    ratify(pg_lab)
+    result = api.apply(settings)
+    assert result.records == 210
+    assert api.status(settings).status.value == "APPLIED"

@@ -6,7 +6,8 @@ walks past it. Contained, the rollout runs in a forked child that Landlock restr
 the child opens its transaction (`landlock.run_contained`): the kernel then refuses it
 
 - a TCP connection to any port but its database's (5432 PostgreSQL, 3306 MySQL/MariaDB
-  unless the URL says otherwise; none for SQLite or a unix socket) and, when `[directus] url`
+  unless the URL, PGPORT or a libpq service says otherwise; none for SQLite or a unix socket)
+  and, when `[directus] url`
   is on this host, Directus's;
 - any program (execve fails with EACCES), and any write outside the SQLite file's folder
   (its -journal/-wal siblings) and the report folder. Everything stays readable: the child
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import URL
 
 from ..db import engine as engines
+from ..db.session import connect
 from ..errors import GovgateError, Refused, causes, describe
 from ..urls import parse_url
 from . import emission, landlock
@@ -127,6 +129,8 @@ def _database_ports(parsed: URL) -> set[int]:
         if name
     ]
     if backend == "postgresql":
+        if query.get("service") or os.environ.get("PGSERVICE"):
+            return _where_libpq_connects(parsed)
         # libpq: no host means PGHOST, else the default unix socket; no port means PGPORT
         hosts = hosts or [h for h in os.environ.get("PGHOST", "").split(",") if h]
         default = int(os.environ.get("PGPORT") or _DATABASE_PORTS[backend])
@@ -139,6 +143,19 @@ def _database_ports(parsed: URL) -> set[int]:
     extra = [listed] if isinstance(listed, str) else list(listed or ())
     listed = {int(p) for v in extra for p in str(v).split(",") if p.strip().isdigit()}
     return {parsed.port or default} | {p for p in listed if 0 < p < 65536}
+
+
+def _where_libpq_connects(parsed: URL) -> set[int]:
+    """The TCP port libpq reaches PARSED's database on, asked of a connection made here: a
+    service file names host and port where the URL cannot show them. None for a unix socket.
+    DatabaseUnreachable (before any fork) when the database does not answer."""
+    engine = engines.make_engine(parsed.render_as_string(hide_password=False))
+    try:
+        with connect(engine) as conn:
+            info = conn.connection.driver_connection.info
+            return set() if info.host.startswith("/") else {info.port}
+    finally:
+        engine.dispose()
 
 
 def _directus_ports(url: str | None) -> set[int]:

@@ -39,7 +39,7 @@ def scratch_copy(url: str, progress: Progress | None) -> Iterator[str]:
     """A fresh copy of the database at URL, dropped when the block ends, however it ends."""
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
-        _drop_stale_folders()
+        scratch.drop_stale_folders()
         folder = tempfile.mkdtemp(prefix=scratch.folder_prefix())
         target = os.path.join(folder, "copy.db")
         try:
@@ -52,7 +52,7 @@ def scratch_copy(url: str, progress: Progress | None) -> Iterator[str]:
         with mysql_copy.scratch_copy(url, progress) as copy_url:
             yield copy_url
         return
-    for stale in _pg_stale(url):
+    for stale in scratch.stale_databases(url):
         _pg_admin(url, f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)', "drop a stale")
     name = scratch.database_name()
     copy_url = with_database(url, name)
@@ -77,26 +77,6 @@ def _sqlite_backup(source: str, target: str, progress: Progress | None) -> None:
     finally:
         dst.close()
         src.close()
-
-
-def _drop_stale_folders() -> None:
-    for path in Path(tempfile.gettempdir()).glob(scratch.FOLDER_PREFIX + "*"):
-        if path.is_dir() and scratch.is_stale(path.name):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _pg_stale(url: str) -> list[str]:
-    """Scratch databases on this server that a killed rehearsal on this host left behind."""
-    engine = make_engine(url)
-    try:
-        with connect(engine) as conn:
-            names = conn.execute(
-                sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                {"p": scratch.PREFIX.replace("_", r"\_") + "%"},
-            ).scalars()
-            return [n for n in names if scratch.is_stale(n)]
-    finally:
-        engine.dispose()
 
 
 def _pg_admin(url: str, sql: str, verb: str) -> None:

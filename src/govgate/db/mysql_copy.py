@@ -40,7 +40,7 @@ def scratch_copy(url: str, progress: Progress | None) -> Iterator[str]:
     parsed = parse_url(url)
     name = scratch.database_name()
     copy_url = parsed.set(database=name).render_as_string(hide_password=False)
-    for stale in _stale(url):
+    for stale in scratch.stale_databases(url):
         _admin(url, "drop", stale)
     _admin(url, "create", name)
     try:
@@ -49,22 +49,6 @@ def scratch_copy(url: str, progress: Progress | None) -> Iterator[str]:
         yield copy_url
     finally:
         _admin(url, "drop", name)
-
-
-def _stale(url: str) -> list[str]:
-    """Scratch databases on this server that a killed rehearsal on this host left behind."""
-    engine = make_engine(url)
-    try:
-        with connect(engine) as conn:
-            names = conn.execute(
-                sa.text(
-                    "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE :p"
-                ),
-                {"p": scratch.PREFIX.replace("_", r"\_") + "%"},
-            ).scalars()
-            return [n for n in names if scratch.is_stale(n)]
-    finally:
-        engine.dispose()
 
 
 def _admin(url: str, action: str, name: str) -> None:

@@ -13,11 +13,24 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import socket
+import tempfile
 import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from .engine import make_engine
+from .session import connect
 
 PREFIX = "govgate_rehearsal_"  # a database's name on PostgreSQL and MariaDB
 FOLDER_PREFIX = "govgate-rehearsal-"  # a folder in the temporary directory, for SQLite
+# Where each server lists its databases (a LIKE pattern picks the scratch copies' prefix).
+_DATABASES = {
+    "postgresql": "SELECT datname FROM pg_database WHERE datname LIKE :p",
+    "mysql": "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE :p",
+}
 _NAME = re.compile(rf"^(?:{PREFIX}|{FOLDER_PREFIX})([0-9a-f]{{8}})_([0-9]+)_\w+$")
 
 
@@ -52,3 +65,25 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's process: alive
         return True
     return True
+
+
+def stale_databases(url: str) -> list[str]:
+    """Scratch databases on URL's server (PostgreSQL, MySQL or MariaDB) that a killed rehearsal
+    on this host left behind. Raises the connection's GovgateError when the server does not
+    answer."""
+    engine = make_engine(url)
+    try:
+        with connect(engine) as conn:
+            dialect = "postgresql" if conn.dialect.name == "postgresql" else "mysql"
+            pattern = PREFIX.replace("_", r"\_") + "%"
+            names = conn.execute(sa.text(_DATABASES[dialect]), {"p": pattern}).scalars()
+            return [name for name in names if is_stale(name)]
+    finally:
+        engine.dispose()
+
+
+def drop_stale_folders() -> None:
+    """Remove the SQLite scratch folders a killed rehearsal on this host left behind."""
+    for path in Path(tempfile.gettempdir()).glob(FOLDER_PREFIX + "*"):
+        if path.is_dir() and is_stale(path.name):
+            shutil.rmtree(path, ignore_errors=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 
 import psycopg
@@ -58,6 +59,33 @@ def test_sqlite_and_unix_socket_urls_allow_no_network_at_all(tmp_path):
         Settings(db_url="postgresql+psycopg://u@/prod?host=/var/run/postgresql")
     )
     assert unix.endpoints == frozenset()
+
+
+_LOADS_PSYCOPG = """
+import sys
+from govgate.config import Settings
+from govgate.guards import emission
+with emission.guarded(emission.allowance(Settings(db_url=sys.argv[1]))):
+    print("psycopg" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("url", "loaded"),
+    [("sqlite:///{tmp}/x.db", "False"), ("postgresql+psycopg://agent@127.0.0.1:5432/x", "True")],
+)
+def test_the_postgresql_driver_is_loaded_before_the_guard_only_where_postgresql_is_in_play(
+    tmp_path, url, loaded
+):
+    # PostgreSQL's driver must be loaded before the guard is up (finding libpq runs a helper
+    # program); an SQLite rollout would pay 70 ms of start-up for nothing.
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADS_PSYCOPG, url.format(tmp=tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == loaded
 
 
 def test_a_connection_anywhere_else_is_refused_named_and_recorded(server):

@@ -9,7 +9,6 @@ import click
 from rich.markup import escape
 
 from .. import api
-from ..directus import rest
 from ..render import text_lines
 from ..signing import signer as signer_mod
 from ..text import html_safe
@@ -206,6 +205,8 @@ def _signer(sign_key: str | None, sign_agent: bool):
 
 def _sign_in(server: str, email: str | None, use_token: bool):
     """A Directus session for the person at the terminal; nothing they type is stored."""
+    from ..directus import rest  # here: no other command needs Directus's REST client
+
     out.print(f"Approvals here are made through Directus at {server}: sign in.", markup=False)
     if use_token:
         return rest.with_token(server, click.prompt("Directus token", hide_input=True))

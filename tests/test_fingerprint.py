@@ -424,7 +424,7 @@ _CELL = st.one_of(st.none(), st.text(max_size=3))
 def test_the_fast_row_order_is_the_order_the_fingerprint_was_always_taken_in(rows):
     # The fingerprints of existing proposals hold only if rows sort exactly as they did: None
     # before any string, column by column, whichever columns hold a None.
-    from govgate.db.state import _sorted
+    from govgate.db.state import sorted_rows
 
     reference = sorted(rows, key=lambda r: [(v is not None, v) for v in r])
-    assert list(_sorted(rows)) == reference
+    assert list(sorted_rows(rows)) == reference

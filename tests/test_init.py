@@ -13,7 +13,10 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from govgate.db.engine import make_engine
+from govgate.db.engine import Mode, make_engine
+from govgate.db.schema import require_tables
+from govgate.db.session import Database
+from govgate.errors import SchemaMissing
 
 from support.labs import snapshot
 from support.pgcluster import fresh_database_name
@@ -219,6 +222,19 @@ def test_status_names_only_the_tables_that_are_missing(empty_url, gg):
     assert "os_duties" in missing
     assert "os_authorities" not in missing
     assert "govgate init" in result.err
+
+
+def test_a_table_dropped_between_two_transactions_of_one_engine_is_still_named(empty_url, gg):
+    # The agent and the page keep one engine (and its pooled connection) across polls: the
+    # check of the tables, done once per transaction, must not be remembered beyond it.
+    assert gg("--db", empty_url, "init").code == 0
+    with Database(empty_url) as db:
+        with db.transaction(Mode.READ) as conn:
+            require_tables(conn)
+            require_tables(conn)  # asked twice in one transaction, as `apply` does
+        _execute(empty_url, "DROP TABLE os_duties")
+        with pytest.raises(SchemaMissing, match="os_duties"), db.transaction(Mode.READ) as conn:
+            require_tables(conn)
 
 
 def test_propose_without_the_governance_tables_exits_3_and_creates_nothing(empty_url, gg, tmp_path):

@@ -1,4 +1,5 @@
-"""The governance tables (fixed names and columns) and govgate's own journal tables.
+"""The governance tables (fixed names and columns) and govgate's own journal tables, and
+the check that a database has them (`require_tables`).
 
 The five governance tables have fixed names and columns because other tools and
 people write them; govgate only adds columns and tables beside them.
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Connection
 
+from ..errors import SchemaMissing
 from .types import LongText, Timestamp, UserRef
 
 SCHEMA_VERSION = "1"
@@ -261,3 +264,45 @@ VIEWS = {
         "GROUP BY au.code, au.name"
     ),
 }
+
+
+def require_tables(conn: Connection) -> None:
+    """Raises SchemaMissing naming every governance or journal table, or column, that is absent.
+
+    Tables other tools created may carry more columns; the ones the schema
+    names (and govgate's own) must be there. Checked once per transaction: the catalogue
+    queries cost PostgreSQL more than reading the state of a small database.
+    """
+    transaction = conn.get_transaction()
+    if transaction is not None and conn.info.get(_TABLES_CHECKED) is transaction:
+        return
+    insp = sa.inspect(conn)
+    present = set(insp.get_table_names())
+    missing = [t for t in ALL_TABLES if t not in present]
+    if missing:
+        raise SchemaMissing(
+            f"missing governance tables in {conn.engine.url.render_as_string(hide_password=True)}"
+            f": {', '.join(missing)}",
+            hint="run `govgate init` to create them (existing rows are never altered)",
+        )
+    # One catalogue query for every table where the dialect can (PostgreSQL), not one each.
+    columns = {
+        key[1]: cols for key, cols in insp.get_multi_columns(filter_names=ALL_TABLES).items()
+    }
+    for name in ALL_TABLES:
+        have = {c["name"] for c in columns.get(name, ())}
+        lacking = [
+            c.name
+            for c in metadata.tables[name].columns
+            if c.name not in have and (name, c.name) not in LATER_COLUMNS
+        ]
+        if lacking:
+            raise SchemaMissing(
+                f"table {name} lacks the columns {', '.join(lacking)}",
+                hint="add them (govgate init never alters existing tables)",
+            )
+    if transaction is not None:
+        conn.info[_TABLES_CHECKED] = transaction
+
+
+_TABLES_CHECKED = "govgate.tables_checked_in"

@@ -129,7 +129,7 @@ def _apply_steps(
                 status="applied",
                 pre_fingerprint=verdict.fingerprint,
                 created_objects=json.dumps(created),
-                records=json.dumps([x.as_list() for x in proposal.slots]),
+                records=json.dumps(proposal.slots),  # slots are tuples: JSON arrays
                 started_at=started,
                 applied_by=actor,
             )
@@ -249,7 +249,9 @@ def _verify_in_transaction(
     post: State,
 ) -> list[str]:
     failures = [
-        f"{c.name}: {c.detail}" for c in checks(conn, proposal, rollout_id, post) if not c.ok
+        f"{c.name}: {c.detail}"
+        for c in checks(conn, proposal, rollout_id, post, records=proposal.slots)
+        if not c.ok
     ]
     failures += _changed_meanwhile(conn, proposal, rollout_id, post)
     if count(conn, s.outbox) != outbox_before:

@@ -16,7 +16,8 @@ from ..config import Settings
 from ..db import custody
 from ..db import schema as s
 from ..db.privileges import privileges
-from ..db.state import State, differences, read_state, require_tables
+from ..db.schema import require_tables
+from ..db.state import State, differences, read_state
 from ..directus import identity
 from . import proposal as prop
 from .approval import custody_reasons, find_approvals

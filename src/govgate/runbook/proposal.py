@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -52,7 +52,7 @@ class Proposal:
             "approval_id": self.approval_id,
             "title": self.title,
             "protected": list(self.protected),
-            "slots": [x.as_list() for x in self.slots],
+            "slots": self.slots,  # tuples: written as JSON arrays, like lists
             "expected_fingerprint": self.expected_fingerprint,
             "gap_before": self.gap_before,
             "predicted_gap": self.predicted_gap,
@@ -77,7 +77,7 @@ class Proposal:
             d["approval_id"],
             d["title"],
             tuple(d["protected"]),
-            tuple(map(Slot._make, d["slots"])),
+            tuple(map(_slot, d["slots"])),
             d["expected_fingerprint"],
             d["gap_before"],
             d["predicted_gap"],
@@ -118,6 +118,9 @@ class Proposal:
             f"and its dashboard views; the gap returns to {self.gap_before}.",
             "Command: govgate rollback",
         ]
+
+
+_slot = partial(tuple.__new__, Slot)  # Slot._make without a Python call per slot
 
 
 def _approvals(data: dict | None) -> Approvals:

@@ -8,6 +8,7 @@ the renderer's job.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -74,9 +75,7 @@ def build_report(
         "protected_untouched": confine.protected_tables(conn, proposal.protected),
         "protected_patterns": list(proposal.protected),
         "records_created": len(proposal.slots),
-        "records_by_authority": {
-            a: sum(map(len, c.values())) for a, c in proposal.by_authority().items()
-        },
+        "records_by_authority": dict(sorted(Counter(x.authority for x in proposal.slots).items())),
         "objects_created": created,
         "written_tables": sorted(guard.tables),
         "duration_ms": duration_ms,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..db import schema as s
-from ..db.state import State, conflicts, read_state
+from ..db.state import State, conflicts, plain_rows, read_state, sorted_rows
 from ..directus import tables as dx
 from ..errors import Difference
 from . import proposal as prop
@@ -103,9 +103,22 @@ def check_rollout(
     return [c.detail for c in checks(conn, proposal, rollout_id, state) if not c.ok]
 
 
-def _missing_records(state: State, records: list, rollout_id: str) -> list[str]:
-    present = {(c, d, a) for c, d, a, r in state.accountability if r == rollout_id}
+def _missing_records(state: State, records, rollout_id: str) -> list[str]:
+    # The common case first, compared in C: the rollout's rows (in the state's order) are
+    # exactly its sorted records. Only a difference pays for finding which ones.
+    present_rows = [r[:3] for r in state.accountability if r[3] == rollout_id]
+    if present_rows == sorted(_as_tuples(records)):
+        return []
+    present = set(present_rows)
     return [f"{c}/{d} → {a}" for c, d, a in records if (c, d, a) not in present]
+
+
+def _as_tuples(records) -> list[tuple] | tuple:
+    """RECORDS as tuples: journaled ones come back from JSON as lists, a proposal's slots
+    are tuples already (and a list never equals a tuple)."""
+    if records and isinstance(records[0], tuple):
+        return records
+    return list(map(tuple, records))
 
 
 def _absent_objects(conn: Connection, objects: list[dict]) -> list[str]:
@@ -158,12 +171,16 @@ def record_edits(
     """How the rows under ROLLOUT_ID differ from the RECORDS it journaled, row by row.
     STATE, read in the same transaction, holds those rows already: no second read."""
     if state is not None:
-        now = {(c, d): auth for c, d, auth, r in state.accountability if r == rollout_id}
+        rows = [r[:3] for r in state.accountability if r[3] == rollout_id]
     else:
         a = s.accountability.c
         query = sa.select(a.collection, a.duty, a.authority).where(a.rollout_id == rollout_id)
-        now = {(c, d): auth for c, d, auth in conn.execute(query)}
-    made = {(c, d): auth for c, d, auth in records}
+        rows = list(sorted_rows(plain_rows(conn, query)))
+    made_rows = sorted(_as_tuples(records))
+    if rows == made_rows:  # the rollback's usual case, decided in one comparison
+        return []
+    now = {(c, d): auth for c, d, auth in rows}
+    made = {(c, d): auth for c, d, auth in made_rows}
     out = [
         Difference(
             f"{c}/{d} was removed or detached from the rollout (it named {auth})", auth, None

@@ -72,9 +72,11 @@ _PORT_IN_USE = ("Address already in use", "Do you already have another server ru
 _INNODB_OPTIONS = ("--innodb-log-file-size=32M", "--innodb-buffer-pool-size=64M",
                    "--innodb-flush-log-at-trx-commit=2", "--innodb-doublewrite=0")
 # --no-defaults skips Debian's /etc/mysql, whose utf8mb4 defaults we restate here.
+# Statistics in memory: persistent ones are rewritten (InnoDB writes, redo) some 10 s after a
+# table's rows change, which would move the change marker (db/marker.py) in a later test.
 _SERVER_OPTIONS = ("--bind-address=127.0.0.1", "--skip-name-resolve", "--skip-log-bin",
                    "--max-connections=200", "--character-set-server=utf8mb4",
-                   "--collation-server=utf8mb4_general_ci")
+                   "--collation-server=utf8mb4_general_ci", "--innodb-stats-persistent=0")
 # root keeps a passwordless root@localhost, reachable only through the 0700 temp dir's socket.
 _INSTALL_OPTIONS = ("--auth-root-authentication-method=normal", "--skip-test-db",
                     "--skip-name-resolve")

@@ -10,6 +10,7 @@ is made in a background thread while a test runs; the one left unused goes with 
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -67,6 +68,11 @@ class _Copier:
         name = self._next.result()
         self._next = self._pool.submit(self._copy)
         return name
+
+    def wait(self) -> None:
+        """Until the copy being made ahead of time is made."""
+        if self._next is not None:
+            self._next.result()
 
     def _copy(self) -> str:
         name = fresh_database_name()
@@ -126,3 +132,33 @@ def copy_mariadb_lab(server: MariaDbServer, template: str, folder: Path) -> Lab:
         allowed_signers=signing.allowed_signers(),
     )
     return Lab("mariadb", settings, server.url(name, user=APPROVER_LOGIN))
+
+
+def wait_until_quiet(server: MariaDbServer, timeout: float = 30.0) -> None:
+    """Until nothing but the test itself moves the server's redo log (the change marker).
+
+    The LSN is server-wide: the next lab's copy moves it, then InnoDB's purge of that copy,
+    a second or so later. So: the copy made, no history left to purge, and the LSN still over
+    a few reads. (The server keeps its statistics in memory: persistent statistics would
+    move the LSN some 10 s after each copy, in whichever test runs then.)
+    """
+    for copier in list(_COPIERS.values()):
+        if copier.server is server:
+            copier.wait()
+    conn = pymysql.connect(unix_socket=server.socket, user=server.admin_user,
+                           password=server.admin_password, autocommit=True)  # fmt: skip
+    try:
+        cur = conn.cursor()
+        deadline, seen, still = time.monotonic() + timeout, None, 0
+        while still < 5:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the MariaDB server's redo log still moves: {seen}")
+            cur.execute("SHOW GLOBAL STATUS WHERE Variable_name IN "
+                        "('Innodb_lsn_current', 'Innodb_history_list_length')")  # fmt: skip
+            found = dict(cur.fetchall())
+            idle = found["Innodb_history_list_length"] == "0"
+            still = still + 1 if idle and found == seen else 0
+            seen = found
+            time.sleep(0.05)
+    finally:
+        conn.close()

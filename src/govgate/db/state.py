@@ -23,8 +23,11 @@ from .schema import require_tables
 
 
 def canonical_json(data: object) -> str:
-    """The one canonical JSON: sorted keys, no spaces, UTF-8 as is."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The one canonical JSON: sorted keys, no spaces, UTF-8 as is. (Without the check for
+    cycles, which nothing here can hold: a fifth of encoding 60,000 rows, same bytes.)"""
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
+    )
 
 
 def sha256_hex(text: str) -> str:
@@ -113,9 +116,14 @@ class State:
     def _held(self) -> tuple[dict, dict]:
         # Almost every slot has one holder: a plain dict of them, and sets only for the rare
         # slot claimed twice (a set per slot was most of a 60,000-slot status).
-        one: dict[tuple[str, str], str] = {}
-        more: dict[tuple[str, str], set[str]] = {}
-        for collection, duty, authority, _ in self.accountability:
+        rows = self.accountability
+        one: dict[tuple[str, str], str] = dict(
+            zip([r[:2] for r in rows], [r[2] for r in rows], strict=True)
+        )
+        if len(one) == len(rows):  # no slot has two rows: the usual case, built in C
+            return one, {}
+        one, more = {}, {}
+        for collection, duty, authority, _ in rows:
             slot = (collection, duty)
             first = one.setdefault(slot, authority)
             if first != authority:
@@ -135,9 +143,21 @@ class State:
             if not (one.get(slot) in active or (slot in more and more[slot] & active))
         ]
 
-    @property
+    @cached_property
     def gap(self) -> int:
-        return len(self._uncovered)
+        """How many slots `uncovered` lists, counted from the rows that hold slots instead of
+        listing every slot (at 60,000 slots and none held, a list of 60,000 for a number)."""
+        (one, more), active = self._held, self.active_authorities
+        collections = Counter(c for c, _ in self.governed)
+        duties = Counter(d for d, _ in self.duties)
+        covered = sum(
+            collections[c] * duties[d]
+            for (c, d), who in one.items()
+            if c in collections
+            and d in duties
+            and (who in active if not more or (c, d) not in more else bool(more[(c, d)] & active))
+        )
+        return len(self.governed) * len(self.duties) - covered
 
     def domain_of(self) -> dict[str, str]:
         return dict(self.governed)

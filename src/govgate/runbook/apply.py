@@ -129,7 +129,7 @@ def _apply_steps(
                 status="applied",
                 pre_fingerprint=verdict.fingerprint,
                 created_objects=json.dumps(created),
-                records=json.dumps(proposal.slots),  # slots are tuples: JSON arrays
+                records=json.dumps(proposal.slots, check_circular=False),  # tuples: JSON arrays
                 started_at=started,
                 applied_by=actor,
             )

@@ -13,6 +13,11 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
+from govgate.errors import DatabaseError
+from govgate.runbook.proposal import Proposal
+
 from support.constants import ONE_ROOF_PLAN, SLOTS
 from support.labs import agent_args
 
@@ -213,3 +218,19 @@ def test_a_plan_whose_every_slot_is_already_held_is_refused_and_nothing_written(
     assert "assigns no slot that is not already in place" in result.err
     assert str(path) in result.err
     assert lab.snapshot() == before
+
+
+@pytest.mark.parametrize("slot", [["roads", "ownership"], ["roads", "ownership", "GOV-A", "x"]])
+def test_a_stored_proposal_body_with_a_malformed_slot_is_a_clear_database_error(slot):
+    body = {
+        "id": "P-1",
+        "approval_id": "A-1",
+        "title": "T",
+        "protected": [],
+        "slots": [["parks", "ownership", "GOV-A"], slot],
+        "expected_fingerprint": "0" * 64,
+        "gap_before": 2,
+        "predicted_gap": 0,
+    }
+    with pytest.raises(DatabaseError, match="P-1.*slot"):
+        Proposal.from_body(json.dumps(body))

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from ..db import audit
 from ..db import schema as s
 from ..db.state import Slot, State, canonical_json, read_state, sha256_hex
-from ..errors import BadInput, Refused
+from ..errors import BadInput, DatabaseError, Refused
 from .plan import Approvals, Plan
 from .resolve import resolve
 
@@ -72,12 +72,19 @@ class Proposal:
     def from_body(cls, body: str) -> Proposal:
         """The proposal BODY (as `body()` wrote it) describes; its hash is of BODY as stored."""
         d = json.loads(body)
+        slots = tuple(map(_slot, d["slots"]))
+        if set(map(len, slots)) - {3}:  # what Slot._make refused, checked in one pass
+            raise DatabaseError(
+                f"proposal {d['id']}: its stored body holds a slot that is not "
+                "[collection, duty, authority]",
+                hint="the proposal row was edited outside govgate; freeze a new proposal",
+            )
         proposal = cls(
             d["id"],
             d["approval_id"],
             d["title"],
             tuple(d["protected"]),
-            tuple(map(_slot, d["slots"])),
+            slots,
             d["expected_fingerprint"],
             d["gap_before"],
             d["predicted_gap"],

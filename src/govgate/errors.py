@@ -52,13 +52,19 @@ def _rebuild(cls: type, args: tuple, state: dict, link: BaseException | None) ->
 def _portable(exc: BaseException | None) -> BaseException | None:
     """EXC when it survives pickling (a GovgateError always does, with its own cause); else
     its words in a plain Exception. A driver's error keeps no cause of its own there."""
-    if exc is None or isinstance(exc, GovgateError):
+    if exc is None or isinstance(exc, GovgateError) or crosses_a_pipe(exc):
         return exc
+    return Exception(f"{type(exc).__name__}: {exc}")
+
+
+def crosses_a_pipe(exc: BaseException) -> bool:
+    """Whether EXC pickles and unpickles again (some objects pickle but cannot be rebuilt):
+    what a contained child can send its parent as it is."""
     try:
         pickle.loads(pickle.dumps(exc, pickle.HIGHEST_PROTOCOL))
-    except Exception:  # any failure alike: the words still travel
-        return Exception(f"{type(exc).__name__}: {exc}")
-    return exc
+    except Exception:  # any failure alike
+        return False
+    return True
 
 
 class Refused(GovgateError):

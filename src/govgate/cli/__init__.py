@@ -37,10 +37,11 @@ __all__ = ["cli", "main"]
 
 
 def _tune_garbage_collector() -> None:
-    # A rollout builds hundreds of thousands of small tuples that live until it ends; with the
-    # default thresholds the cyclic collector rescans them over and over (half of a 60,000-slot
-    # apply). Nothing govgate builds is cyclic garbage worth that: collect far less often, and
-    # leave what was imported at start-up out of every scan.
+    # Transactions pause the cyclic collector (db.session); around them a command still builds
+    # tens of thousands of small tuples that live until it ends (a 60,000-slot result rendered
+    # as JSON), which the default thresholds would rescan over and over. Nothing govgate builds
+    # is cyclic garbage worth that: collect far less often, and leave what was imported at
+    # start-up out of every scan.
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
-import pickle
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from sqlalchemy.engine import URL
 
 from ..db import engine as engines
 from ..db.session import connect
-from ..errors import GovgateError, Refused, causes, describe
+from ..errors import GovgateError, Refused, causes, crosses_a_pipe, describe
 from ..urls import parse_url
 from . import emission, landlock
 
@@ -254,12 +253,10 @@ def _sendable(exc: BaseException) -> BaseException:
     kernel's refusal hides behind an error that does not say so)."""
     if kernel_refusal(exc) is not None and not isinstance(exc, GovgateError):
         stand_in = Refused(f"{explained(exc)}; nothing was sent or started")
-    else:
-        try:
-            pickle.loads(pickle.dumps(exc, pickle.HIGHEST_PROTOCOL))
-            return exc
-        except Exception:  # any pickling failure alike: its words still travel
-            stand_in = Refused(f"{describe(exc)} (in the contained child)")
+    elif crosses_a_pipe(exc):
+        return exc
+    else:  # its words still travel
+        stand_in = Refused(f"{describe(exc)} (in the contained child)")
     stand_in.__notes__ = list(getattr(exc, "__notes__", ()))
     return stand_in
 

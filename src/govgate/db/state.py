@@ -12,12 +12,12 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property, partial
+from operator import itemgetter
 from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..errors import Difference
 from . import schema as s
 from .schema import require_tables
 
@@ -32,6 +32,9 @@ def canonical_json(data: object) -> str:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_SLOT, _HOLDER = itemgetter(0, 1), itemgetter(2)  # an accountability row's slot and holder
 
 
 class Slot(NamedTuple):
@@ -118,7 +121,7 @@ class State:
         # slot claimed twice (a set per slot was most of a 60,000-slot status).
         rows = self.accountability
         one: dict[tuple[str, str], str] = dict(
-            zip([r[:2] for r in rows], [r[2] for r in rows], strict=True)
+            zip(map(_SLOT, rows), map(_HOLDER, rows), strict=True)
         )
         if len(one) == len(rows):  # no slot has two rows: the usual case, built in C
             return one, {}
@@ -150,6 +153,16 @@ class State:
         (one, more), active = self._held, self.active_authorities
         collections = Counter(c for c, _ in self.governed)
         duties = Counter(d for d, _ in self.duties)
+        total = len(self.governed) * len(self.duties)
+        if (
+            not more
+            and len(collections) == len(self.governed)
+            and len(duties) == len(self.duties)
+            and active.issuperset(one.values())
+            and collections.keys() >= set(map(itemgetter(0), one))
+            and duties.keys() >= set(map(itemgetter(1), one))
+        ):  # the usual case, decided in C: each held slot is a distinct slot an active one holds
+            return total - len(one)
         covered = sum(
             collections[c] * duties[d]
             for (c, d), who in one.items()
@@ -157,7 +170,7 @@ class State:
             and d in duties
             and (who in active if not more or (c, d) not in more else bool(more[(c, d)] & active))
         )
-        return len(self.governed) * len(self.duties) - covered
+        return total - covered
 
     def domain_of(self) -> dict[str, str]:
         return dict(self.governed)
@@ -294,12 +307,16 @@ def _conflicts(state: State) -> list[Conflict]:
         Conflict(c, d, f"claimed by {len(a)} authorities: {', '.join(sorted(a))}")
         for (c, d), a in claimed_twice
     ]
-    # One cheap pass to find the rows at fault (almost none), words only for those.
-    suspect = [
-        r
-        for r in state.accountability
-        if r[2] not in active or r[1] not in duties or r[0] not in governed
-    ]
+    # The rows at fault (almost always none) are looked for only when the columns' values, as
+    # sets compared in C, say that there are some; words only for those rows.
+    rows = state.accountability
+    suspect = (
+        []
+        if active.issuperset(map(itemgetter(2), rows))
+        and duties.issuperset(map(itemgetter(1), rows))
+        and governed.issuperset(map(itemgetter(0), rows))
+        else [r for r in rows if r[2] not in active or r[1] not in duties or r[0] not in governed]
+    )
     for collection, duty, authority, _ in suspect:
         if authority not in known:
             found.append(Conflict(collection, duty, f"names unknown authority {authority}"))
@@ -310,79 +327,3 @@ def _conflicts(state: State) -> list[Conflict]:
         if collection not in governed:
             found.append(Conflict(collection, duty, "names a collection that is not governed"))
     return found
-
-
-# -- differences -----------------------------------------------------------------
-
-
-def differences(expected: State, actual: State) -> list[Difference]:
-    """What differs between two states, each in plain words."""
-    out: list[Difference] = []
-    out += _keyed_diff(
-        "governed collection", dict(expected.governed), dict(actual.governed), "domain"
-    )
-    out += _keyed_diff("duty", dict(expected.duties), dict(actual.duties), "title")
-    out += _keyed_diff(
-        "authority",
-        {c: (n, a) for c, n, a in expected.authorities},
-        {c: (n, a) for c, n, a in actual.authorities},
-        "name/active",
-        _authority_change,
-    )
-    out += _row_diff(expected.accountability, actual.accountability)
-    if expected.rollouts != actual.rollouts:
-        out.append(
-            Difference(
-                f"rollouts in effect were {list(expected.rollouts) or 'none'}, "
-                f"now {list(actual.rollouts) or 'none'}",
-                expected.rollouts,
-                actual.rollouts,
-            )
-        )
-    for name in ("external_emission", "schema_version"):
-        old, new = getattr(expected, name), getattr(actual, name)
-        if old != new:
-            out.append(Difference(f"setting {name} was '{old}', now '{new}'", old, new))
-    return out
-
-
-def _keyed_diff(noun, old: dict, new: dict, field: str, describe=None) -> list[Difference]:
-    out = [
-        Difference(f"{noun} {k} was added", None, new[k]) for k in sorted(new.keys() - old.keys())
-    ]
-    out += [
-        Difference(f"{noun} {k} was removed", old[k], None) for k in sorted(old.keys() - new.keys())
-    ]
-    for key in sorted(old.keys() & new.keys()):
-        if old[key] != new[key]:
-            text = (
-                describe(key, old[key], new[key])
-                if describe
-                else f"{noun} {key}: {field} was '{old[key]}', now '{new[key]}'"
-            )
-            out.append(Difference(text, old[key], new[key]))
-    return out
-
-
-def _authority_change(code, old, new) -> str:
-    (old_name, old_active), (new_name, new_active) = old, new
-    if old_active != new_active:
-        return (
-            f"authority {code} is now {'active' if new_active else 'inactive'} "
-            f"(was {'active' if old_active else 'inactive'})"
-        )
-    return f"authority {code} was renamed from '{old_name}' to '{new_name}'"
-
-
-def _row_diff(old_rows, new_rows) -> list[Difference]:
-    old, new = Counter(old_rows), Counter(new_rows)
-    added, removed = new - old, old - new
-    word = lambda r: f"{r[0]}/{r[1]} → {r[2]}" + (f" (rollout {r[3]})" if r[3] else "")  # noqa: E731
-    out = [
-        Difference(f"accountability row added: {word(r)}", None, r) for r in sorted(added, key=str)
-    ]
-    out += [
-        Difference(f"accountability row removed: {word(r)}", r, None)
-        for r in sorted(removed, key=str)
-    ]
-    return out

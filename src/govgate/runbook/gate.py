@@ -15,9 +15,10 @@ from sqlalchemy.engine import Connection
 from ..config import Settings
 from ..db import custody
 from ..db import schema as s
+from ..db.differences import differences
 from ..db.privileges import privileges
 from ..db.schema import require_tables
-from ..db.state import State, differences, read_state
+from ..db.state import State, read_state
 from ..directus import identity
 from . import proposal as prop
 from .approval import custody_reasons, find_approvals

@@ -18,9 +18,10 @@ from sqlalchemy.engine import Connection
 from ..config import Settings
 from ..db import audit
 from ..db import schema as s
+from ..db.differences import differences
 from ..db.engine import quote
 from ..db.session import Database
-from ..db.state import differences, read_state
+from ..db.state import read_state
 from ..directus import identity
 from ..directus import insights as dashboard
 from ..errors import CheckFailed, Difference, Refused, RollbackRefused

@@ -168,7 +168,7 @@ def proposal(settings: Settings, proposal_id: str | None = None) -> prop.Proposa
 
 def propose(settings: Settings, plan_path: str, *, actor: str) -> prop.ProposeResult:
     """Validate the plan and freeze it as a proposal (no-op when identical)."""
-    from .runbook.plan import load_plan
+    from .runbook.plan_file import load_plan
 
     plan = load_plan(plan_path)
     with _session(settings, lock=True) as conn:

@@ -23,7 +23,7 @@ from ..db.session import Database
 from ..directus import tables as dx
 from ..errors import BadInput
 from ..runbook import proposal
-from ..runbook.plan import parse_plan
+from ..runbook.plan_file import parse_plan
 from ..urls import mask_url
 from . import demo_files
 from . import init as setup

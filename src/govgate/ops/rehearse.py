@@ -27,7 +27,7 @@ from ..runbook import proposal as prop
 from ..runbook import rollback as rollback_mod
 from ..runbook.approval import REHEARSAL_PREFIX
 from ..runbook.gate import Status, evaluate
-from ..runbook.plan import load_plan
+from ..runbook.plan_file import load_plan
 from ..urls import mask_url, parse_url, with_database
 
 # Tables whose rows must be exactly as at the start once the rollback ran.

@@ -237,9 +237,12 @@ def plain_rows(conn: Connection, query) -> list[tuple]:
     """
     result = conn.execute(query)
     try:
-        return [r if type(r) is tuple else tuple(r) for r in result.cursor.fetchall()]
+        rows = result.cursor.fetchall()
     finally:
         result.close()
+    if rows and type(rows[0]) is not tuple:  # a cursor's rows all have its row type
+        return list(map(tuple, rows))
+    return rows if type(rows) is list else list(rows)
 
 
 def sorted_rows(rows) -> tuple:
@@ -248,11 +251,13 @@ def sorted_rows(rows) -> tuple:
     `plain_rows` returns them); any other iterable is copied into tuples."""
     if not isinstance(rows, list):
         rows = [tuple(r) for r in rows]
-    if not rows:
-        return ()
+    try:
+        # Plain tuple order, in C: the order below whenever it succeeds, since tuples compare
+        # a NULL with a string (TypeError) only where two rows tie on every column before it.
+        return tuple(sorted(rows))
+    except TypeError:
+        pass
     nullable = [i for i, column in enumerate(zip(*rows, strict=True)) if None in column]
-    if not nullable:
-        return tuple(sorted(rows))  # plain tuple order, in C: the common case
     if len(nullable) == 1:
         # Equivalent to the general key below, at a fraction of its cost (the rollout id of an
         # accountability row is the one column that is NULL, on every row made by hand).

@@ -134,7 +134,7 @@ def create(conn: Connection, rollout_id: str, proposal, agent_user: str | None) 
     """Insert the dashboard and its panels; returns the objects for the journal."""
     dashboard_id = str(uuid.uuid4())
     created = datetime.now(UTC)  # as Directus sets it (date-created), not the column default
-    authorities = sorted({x.authority for x in proposal.slots})
+    authorities = list(proposal.records_by_authority)  # sorted
     slots = (
         conn.execute(sa.select(sa.func.count()).select_from(s.governed_collections)).scalar_one()
         * conn.execute(sa.select(sa.func.count()).select_from(s.duties)).scalar_one()

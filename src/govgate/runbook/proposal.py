@@ -7,9 +7,10 @@ reverse without a connection; `freeze` stores one, `load` reads one back.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import cached_property, partial
+from operator import attrgetter
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -39,6 +40,12 @@ class Proposal:
     def body(self) -> str:
         """The canonical JSON the proposal hash is taken of (computed once: it is immutable)."""
         return self._body
+
+    @cached_property
+    def records_by_authority(self) -> dict[str, int]:
+        """Authority -> how many of the slots it takes, in the authorities' order (read-only:
+        the report and the dashboard both ask)."""
+        return dict(sorted(Counter(map(_AUTHORITY, self.slots)).items()))
 
     @cached_property
     def _body(self) -> str:
@@ -127,6 +134,7 @@ class Proposal:
         ]
 
 
+_AUTHORITY = attrgetter("authority")
 _slot = partial(tuple.__new__, Slot)  # Slot._make without a Python call per slot
 
 

@@ -8,9 +8,7 @@ the renderer's job.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass
-from operator import attrgetter
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,8 +17,6 @@ from ..db import schema as s
 from ..db.state import State, conflicts
 from ..errors import Refused
 from ..guards import confinement as confine
-
-_AUTHORITY = attrgetter("authority")
 
 
 @dataclass(frozen=True)
@@ -78,7 +74,7 @@ def build_report(
         "protected_untouched": confine.protected_tables(conn, proposal.protected),
         "protected_patterns": list(proposal.protected),
         "records_created": len(proposal.slots),
-        "records_by_authority": dict(sorted(Counter(map(_AUTHORITY, proposal.slots)).items())),
+        "records_by_authority": dict(proposal.records_by_authority),
         "objects_created": created,
         "written_tables": sorted(guard.tables),
         "duration_ms": duration_ms,

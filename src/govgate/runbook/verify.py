@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -16,6 +17,8 @@ from ..db.state import State, conflicts, plain_rows, read_state, sorted_rows
 from ..directus import tables as dx
 from ..errors import Difference
 from . import proposal as prop
+
+_RECORD, _ROLLOUT = itemgetter(0, 1, 2), itemgetter(3)  # an accountability row's parts
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,11 @@ def check_rollout(
 def _missing_records(state: State, records, rollout_id: str) -> list[str]:
     # The common case first, compared in C: the rollout's rows (in the state's order) are
     # exactly its sorted records. Only a difference pays for finding which ones.
-    present_rows = [r[:3] for r in state.accountability if r[3] == rollout_id]
+    rows = state.accountability
+    if set(map(_ROLLOUT, rows)) == {rollout_id}:  # every row is the rollout's: sliced in C
+        present_rows = list(map(_RECORD, rows))
+    else:
+        present_rows = [r[:3] for r in rows if r[3] == rollout_id]
     if present_rows == sorted(_as_tuples(records)):
         return []
     present = set(present_rows)

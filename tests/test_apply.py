@@ -16,7 +16,11 @@ import re
 import pytest
 
 from govgate import api
+from govgate.db.engine import Mode
+from govgate.db.session import session
+from govgate.db.state import Slot
 from govgate.errors import Refused
+from govgate.runbook.apply import _insert_records
 
 from support.labs import agent_args, gate, ratify
 
@@ -61,3 +65,22 @@ def test_apply_dry_run_when_ready_runs_everything_and_keeps_nothing(lab, gg):
     assert lab.snapshot() == before
     verdict = gate(lab)
     assert (verdict["status"], verdict["codes"]) == ("READY", [])
+
+
+@pytest.mark.parametrize(
+    "lab", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+@pytest.mark.parametrize(
+    "odd", ["back\\slash", "tab\there", "new\nline", "carriage\rreturn", "\\N", "\\."]
+)
+def test_records_whose_names_copy_would_escape_are_written_exactly_on_postgresql(lab, odd):
+    # PostgreSQL's records go in through COPY, whose text format escapes these characters:
+    # the rows must come back exactly as the proposal names them.
+    slots = (Slot("a_plain_one", "ownership", "GOV-DOT"), Slot(odd, "ownership", "GOV-DOT"))
+    with session(lab.settings.db_url, Mode.DRY_RUN) as conn:  # rolled back
+        _insert_records(conn, type("Proposal", (), {"slots": slots})(), "RO-COPY-TEST")
+        written = conn.exec_driver_sql(
+            "SELECT collection, duty, authority, rollout_id FROM os_accountability "
+            "WHERE rollout_id = 'RO-COPY-TEST'"
+        ).all()
+    assert sorted(tuple(r) for r in written) == sorted((*s, "RO-COPY-TEST") for s in slots)

@@ -191,16 +191,12 @@ def _line_index(
     """Path of every key and item -> its 1-based line; refuses duplicate keys."""
     line_of = node.start_mark.line + 1
     if id(node) in above:  # an alias of one of its own containers
-        raise PlanError(
-            [
-                PlanProblem(
-                    "a value refers to itself (a YAML alias inside its own anchor)",
-                    file,
-                    line_of,
-                    ".".join(map(str, path)) or None,
-                    "write the value out instead of using the alias",
-                )
-            ]
+        raise _refused(
+            "a value refers to itself (a YAML alias inside its own anchor)",
+            file,
+            line_of,
+            path,
+            "write the value out instead of using the alias",
         )
     index = {path: line_of}
     visited = set() if visited is None else visited
@@ -213,29 +209,21 @@ def _line_index(
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                raise PlanError(
-                    [
-                        PlanProblem(
-                            "a key must be a plain name, not a list or mapping",
-                            file,
-                            line,
-                            ".".join(map(str, path)) or None,
-                            "write the key as a name",
-                        )
-                    ]
+                raise _refused(
+                    "a key must be a plain name, not a list or mapping",
+                    file,
+                    line,
+                    path,
+                    "write the key as a name",
                 )
             key = key_node.value
             if key in seen:
-                raise PlanError(
-                    [
-                        PlanProblem(
-                            f"key '{key}' appears twice (first on line {seen[key]})",
-                            file,
-                            line,
-                            ".".join(map(str, path + (key,))),
-                            "merge the two entries into one",
-                        )
-                    ]
+                raise _refused(
+                    f"key '{key}' appears twice (first on line {seen[key]})",
+                    file,
+                    line,
+                    path + (key,),
+                    "merge the two entries into one",
                 )
             seen[key] = line
             index.update(_line_index(value_node, file, path + (key,), above, visited))
@@ -244,6 +232,11 @@ def _line_index(
         for i, item in enumerate(node.value):
             index.update(_line_index(item, file, path + (i,), above, visited))
     return index
+
+
+def _refused(message: str, file: str, line: int, path: tuple, hint: str) -> PlanError:
+    """The PlanError of one problem at PATH (its keys joined by dots; none at the top)."""
+    return PlanError([PlanProblem(message, file, line, ".".join(map(str, path)) or None, hint)])
 
 
 def _problem_from(err: dict, data, lines: dict, file: str) -> PlanProblem:

@@ -376,6 +376,13 @@ CASES = [
         absent=("'it_*'",),
     ),
     Case(
+        "collection_named_literally_that_is_not_governed",
+        _plan("  GOV-DOT: [transport_routes]\n  GOV-MOIT: [it_assets, it_nowhere]\n"),
+        (7,),
+        ("pattern 'it_nowhere' matches no governed collection", "(at assign.GOV-MOIT)"),
+        absent=("'it_assets'", "'transport_routes'"),
+    ),
+    Case(
         "protected_collection_named_literally",
         _plan("  GOV-DOT: [transport_*]\n  GOV-MOIT: [billing_invoices]\n"),
         (7,),

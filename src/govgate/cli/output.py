@@ -56,8 +56,14 @@ def emit(
     if as_json:
         click.echo(to_json(value, list_key))
     else:
-        for line in text_lines(value, **opts):
-            out.print(line, markup=False, emoji=False)
+        lines = text_lines(value, **opts)
+        if lines and all(type(line) is str for line in lines):
+            # One call for plain lines, the same bytes: a call per line was 40 µs each, most of
+            # a `propose` that lists 10,000 collections.
+            out.print("\n".join(lines), markup=False, emoji=False)
+        else:  # Rich Text keeps its styles line by line
+            for line in lines:
+                out.print(line, markup=False, emoji=False)
     if exit_unless_ok and not value.ok:
         sys.exit(1)
 

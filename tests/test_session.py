@@ -84,3 +84,48 @@ def test_nested_transactions_on_two_engines_restore_the_collector_once_both_end(
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+# The command line (cli.collector): a one-shot command runs without the collector (its
+# process ends within seconds) and gives it back as found to a process that embeds it; the
+# long-running `agent` turns it on for itself.
+
+
+def _demo(tmp_path) -> str:
+    from govgate import api
+    from govgate.config import Settings
+
+    path = tmp_path / "demo.db"
+    api.demo(Settings(), str(path), actor="test-builder")
+    return f"sqlite:///{path}"
+
+
+def test_a_one_shot_command_runs_without_the_collector_and_gives_it_back(gg, tmp_path, monkeypatch):
+    from govgate import api
+
+    url, seen, real = _demo(tmp_path), [], api.status
+
+    def status(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "status", status)
+    gc.set_threshold(700, 10, 10)
+    result = gg("--db", url, "status")
+    assert (result.code, result.out.strip(), seen) == (0, "BLOCKED", [False])
+    assert gc.isenabled() and gc.get_threshold() == (700, 10, 10)
+
+
+def test_the_agent_collects_cycles_while_it_runs(gg, tmp_path, monkeypatch):
+    import govgate.agent
+
+    url, seen, real = _demo(tmp_path), [], govgate.agent.run
+
+    def run(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(govgate.agent, "run", run)
+    result = gg("--db", url, "agent", "--once")
+    assert (result.code, seen) == (1, [True])  # the demo's gate is BLOCKED
+    assert gc.isenabled()

@@ -121,3 +121,11 @@ def _conflicts_by_definition(state: State) -> list[str]:
 @example(_ONE_ODD_ROW)
 def test_conflicts_name_every_slot_claimed_twice_and_every_row_at_fault(state):
     assert [str(c) for c in conflicts(state)] == _conflicts_by_definition(state)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_STATES, st.sampled_from([None, "RO-1", "RO-2"]))
+@example(_FULLY_HELD, "RO-1")
+def test_the_records_under_a_rollout_are_its_rows_in_the_states_order(state, rollout_id):
+    expected = [r[:3] for r in state.accountability if r[3] == rollout_id]
+    assert state.records_under(rollout_id) == expected

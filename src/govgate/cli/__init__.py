@@ -10,7 +10,6 @@ a JSON document on standard output, with the same exit code (docs/JSON.md):
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import traceback
@@ -29,26 +28,20 @@ from ..errors import (
     describe,
 )
 from ..text import escape as shown
-from . import operations, runbook  # noqa: F401  (registers the commands on the group)
+from . import collector, operations, runbook  # noqa: F401  (operations, runbook: the commands)
 from .group import cli
 from .output import emit_error, err, forget_json, json_wanted
 
 __all__ = ["cli", "main"]
 
 
-def _tune_garbage_collector() -> None:
-    # Transactions pause the cyclic collector (db.session); around them a command still builds
-    # tens of thousands of small tuples that live until it ends (a 60,000-slot result rendered
-    # as JSON), which the default thresholds would rescan over and over. Nothing govgate builds
-    # is cyclic garbage worth that: collect far less often, and leave what was imported at
-    # start-up out of every scan.
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and translate errors into exit codes."""
-    _tune_garbage_collector()
+    with collector.one_command():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     debug = "--debug" in args
     forget_json()

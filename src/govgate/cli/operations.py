@@ -9,6 +9,7 @@ import click
 from .. import api, logs
 from ..config import MIN_INTERVAL
 from ..text import escape
+from . import collector
 from .group import LOG_FORMAT, cli
 from .output import emit, json_option, out, progress_bar
 from .params import Count, Seconds
@@ -89,6 +90,7 @@ def serve(settings, host, port):
     from ..web.app import create_app, loopback_hosts
 
     api.status(settings)  # fail fast (exit 3) when the database cannot be read
+    collector.long_running()
     logs.configure(click.get_current_context().meta.get(LOG_FORMAT), sys.stderr)
     logs.emit({"event": "serving", "url": f"http://{host}:{port}/", "note": "Ctrl-C stops it"})
     uvicorn.run(  # its access and error logs go through the same pipeline (log_config=None)
@@ -147,6 +149,7 @@ def agent(settings, once, interval):
     """
     from ..agent import run
 
+    collector.long_running()
     logs.configure(click.get_current_context().meta.get(LOG_FORMAT), sys.stdout)
     code = 0
     for event in run(settings, once=once, interval=interval):

@@ -34,7 +34,14 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_SLOT, _HOLDER = itemgetter(0, 1), itemgetter(2)  # an accountability row's slot and holder
+# An accountability row's parts: (collection, duty), the authority, (collection, duty,
+# authority) as a rollout journals it, and the rollout id.
+_SLOT, _HOLDER, _RECORD, _ROLLOUT = (
+    itemgetter(0, 1),
+    itemgetter(2),
+    itemgetter(0, 1, 2),
+    itemgetter(3),
+)
 
 
 class Slot(NamedTuple):
@@ -171,6 +178,22 @@ class State:
             and (who in active if not more or (c, d) not in more else bool(more[(c, d)] & active))
         )
         return total - covered
+
+    def records_under(self, rollout_id: str | None) -> list[tuple[str, str, str]]:
+        """(collection, duty, authority) of each row under ROLLOUT_ID, in the state's order
+        (read-only: verification and the gate's edit check both ask)."""
+        return self._records_by_rollout.get(rollout_id, [])
+
+    @cached_property
+    def _records_by_rollout(self) -> dict[str | None, list[tuple[str, str, str]]]:
+        rows = self.accountability
+        ids = set(map(_ROLLOUT, rows))
+        if len(ids) == 1:  # every row under one rollout (or none): sliced in C
+            return {ids.pop(): list(map(_RECORD, rows))}
+        out: dict[str | None, list[tuple[str, str, str]]] = {}
+        for row in rows:
+            out.setdefault(row[3], []).append(row[:3])
+        return out
 
     def domain_of(self) -> dict[str, str]:
         return dict(self.governed)

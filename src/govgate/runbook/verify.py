@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,8 +16,6 @@ from ..db.state import State, conflicts, plain_rows, read_state, sorted_rows
 from ..directus import tables as dx
 from ..errors import Difference
 from . import proposal as prop
-
-_RECORD, _ROLLOUT = itemgetter(0, 1, 2), itemgetter(3)  # an accountability row's parts
 
 
 @dataclass(frozen=True)
@@ -109,19 +106,11 @@ def check_rollout(
 def _missing_records(state: State, records, rollout_id: str) -> list[str]:
     # The common case first, compared in C: the rollout's rows (in the state's order) are
     # exactly its sorted records. Only a difference pays for finding which ones.
-    present_rows = _records_of(state, rollout_id)
+    present_rows = state.records_under(rollout_id)
     if present_rows == sorted(_as_tuples(records)):
         return []
     present = set(present_rows)
     return [f"{c}/{d} → {a}" for c, d, a in records if (c, d, a) not in present]
-
-
-def _records_of(state: State, rollout_id: str) -> list[tuple]:
-    """The (collection, duty, authority) of STATE's rows under ROLLOUT_ID, in STATE's order."""
-    rows = state.accountability
-    if set(map(_ROLLOUT, rows)) == {rollout_id}:  # every row is the rollout's: sliced in C
-        return list(map(_RECORD, rows))
-    return [r[:3] for r in rows if r[3] == rollout_id]
 
 
 def _as_tuples(records) -> list[tuple] | tuple:
@@ -182,7 +171,7 @@ def record_edits(
     """How the rows under ROLLOUT_ID differ from the RECORDS it journaled, row by row.
     STATE, read in the same transaction, holds those rows already: no second read."""
     if state is not None:
-        rows = _records_of(state, rollout_id)
+        rows = state.records_under(rollout_id)
     else:
         a = s.accountability.c
         query = sa.select(a.collection, a.duty, a.authority).where(a.rollout_id == rollout_id)

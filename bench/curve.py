@@ -30,6 +30,7 @@ WHITE, BLACK, GREY, LIGHT = (255, 255, 255), (0, 0, 0), (140, 140, 140), (225, 2
 COLOURS = {  # govgate's operations; the baselines are grey (floor) and black (Sqitch)
     "propose": (148, 103, 189),
     "status": (31, 119, 180),
+    "status-applied": (23, 190, 207),
     "apply": (214, 39, 40),
     "verify": (44, 160, 44),
     "rollback": (255, 127, 14),

@@ -3,10 +3,11 @@
 One round, repeated --repeat times:
 
 1. in-process: propose (a fresh proposal id), approve (signed, untimed), status (READY),
-   apply (its verification included), verify, rollback;
+   apply (its verification included), status again (`status-applied`: APPLIED, the state a
+   database stays in after its rollout), verify, rollback;
 2. as processes: `govgate --version` (start-up and imports alone), `govgate propose`, approve
-   (untimed), `govgate status`, `apply`, `verify`, `rollback`, each a fresh `.venv/bin/govgate`
-   with GOVGATE_CONFIG=/dev/null;
+   (untimed), `govgate status`, `apply`, `status`, `verify`, `rollback`, each a fresh
+   `.venv/bin/govgate` with GOVGATE_CONFIG=/dev/null;
 3. rehearse, in-process and as a process;
 4. each baseline (the floor, Sqitch) once, so that every figure of a round sees the same load.
 
@@ -33,7 +34,7 @@ with warnings.catch_warnings():  # starlette's test client warns about httpx's v
     from starlette.testclient import TestClient
 
 GOVGATE = str(Path(sys.executable).parent / "govgate")
-OPERATIONS = ("propose", "status", "apply", "verify", "rollback", "rehearse")
+OPERATIONS = ("propose", "status", "apply", "status-applied", "verify", "rollback", "rehearse")
 
 
 def timed(fn) -> float:
@@ -43,15 +44,16 @@ def timed(fn) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def cli(case: Case, *args: str) -> float:
-    """Milliseconds of `govgate ARGS` as a process; RuntimeError with its output on failure."""
+def cli(case: Case, *args: str, code: int = 0) -> float:
+    """Milliseconds of `govgate ARGS` as a process; RuntimeError with its output unless it
+    exits with CODE."""
     command = [GOVGATE, *case.cli_args(), *args]
     start = time.perf_counter()
     done = subprocess.run(
         command, cwd=case.folder, env=case.cli_env(), capture_output=True, text=True, check=False
     )
     elapsed = (time.perf_counter() - start) * 1000
-    if done.returncode != 0:
+    if done.returncode != code:
         raise RuntimeError(
             f"{' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
         )
@@ -94,6 +96,8 @@ def in_process_round(case: Case, tag: str, out: dict[str, list[float]]) -> None:
 
     out["apply"].append(timed(apply))
     _check("records applied", rollout.records, case.size.slots)
+    out["status-applied"].append(timed(status))
+    _check("status after apply", verdict.status.value, "APPLIED")
     out["verify"].append(timed(lambda: api.verify(settings)))
     out["rollback"].append(timed(lambda: api.rollback(settings)))
 
@@ -117,6 +121,7 @@ def cli_round(case: Case, tag: str, out: dict[str, list[float]]) -> None:
     approve(case)
     out["status"].append(cli(case, "status", "--exit-code"))  # exit 0: READY
     out["apply"].append(cli(case, "apply"))
+    out["status-applied"].append(cli(case, "status", "--exit-code", code=4))  # 4: APPLIED
     out["verify"].append(cli(case, "verify"))
     out["rollback"].append(cli(case, "rollback", "--yes"))
 

@@ -4,7 +4,7 @@ A one-shot command (`status`, `apply`, `propose`…) ends within seconds and bui
 thousands of tuples that live until then (a 60,000-slot state, a proposal's slots): every
 pass of the collector over them was wasted, for cyclic garbage that the process's end
 reclaims anyway. At 60,000 slots the one pass after each transaction (db.session pauses the
-collector inside it) was 30–80 ms of a `status`, `verify` or `rollback`. So a one-shot command
+collector inside it) was 30–85 ms of a `status`, `verify` or `rollback`. So a one-shot command
 runs without it. `serve` and `agent` run for days: they collect, rarely.
 """
 

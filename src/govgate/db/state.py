@@ -34,14 +34,10 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-# An accountability row's parts: (collection, duty), the authority, (collection, duty,
-# authority) as a rollout journals it, and the rollout id.
-_SLOT, _HOLDER, _RECORD, _ROLLOUT = (
-    itemgetter(0, 1),
-    itemgetter(2),
-    itemgetter(0, 1, 2),
-    itemgetter(3),
-)
+# An accountability row's parts (the first two are a slot's too): its collection, its duty,
+# its slot, its authority, the (collection, duty, authority) a rollout journals, its rollout.
+_COLLECTION, _DUTY, _SLOT = itemgetter(0), itemgetter(1), itemgetter(0, 1)
+_HOLDER, _RECORD, _ROLLOUT = itemgetter(2), itemgetter(0, 1, 2), itemgetter(3)
 
 
 class Slot(NamedTuple):
@@ -166,8 +162,8 @@ class State:
             and len(collections) == len(self.governed)
             and len(duties) == len(self.duties)
             and active.issuperset(one.values())
-            and collections.keys() >= set(map(itemgetter(0), one))
-            and duties.keys() >= set(map(itemgetter(1), one))
+            and collections.keys() >= set(map(_COLLECTION, one))
+            and duties.keys() >= set(map(_DUTY, one))
         ):  # the usual case, decided in C: each held slot is a distinct slot an active one holds
             return total - len(one)
         covered = sum(
@@ -332,9 +328,9 @@ def _conflicts(state: State) -> list[Conflict]:
     rows = state.accountability
     suspect = (
         []
-        if active.issuperset(map(itemgetter(2), rows))
-        and duties.issuperset(map(itemgetter(1), rows))
-        and governed.issuperset(map(itemgetter(0), rows))
+        if active.issuperset(map(_HOLDER, rows))
+        and duties.issuperset(map(_DUTY, rows))
+        and governed.issuperset(map(_COLLECTION, rows))
         else [r for r in rows if r[2] not in active or r[1] not in duties or r[0] not in governed]
     )
     for collection, duty, authority, _ in suspect:

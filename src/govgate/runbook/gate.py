@@ -121,7 +121,7 @@ def _applied_verdict(
     reasons = _upgrade_reasons(conn) + custody_reasons(
         conn, settings, proposal, rollout_id, row.approval_id, directus
     )
-    records = sorted(map(tuple, json.loads(row.records)))  # once for both comparisons below
+    records = json.loads(row.records)
     found = checks(conn, proposal, rollout_id, state, row, records)
     edits = record_edits(conn, rollout_id, records, state)
     fix = "run `govgate verify` for details, or `govgate rollback` to undo it"

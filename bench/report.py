@@ -19,6 +19,8 @@ SQITCH_OF = {
     "rollback": "sqitch_revert",
 }
 FLOOR_OF = {"apply": "floor", "rollback": "floor_delete"}
+# The two `status` targets hold for the gate before the rollout (READY) and once it is applied.
+_CLI_STATUSES = (("cli:status", "status"), ("cli:status-applied", "status, applied"))
 BASELINES = (
     ("govgate --version", None, "cli:startup", "process start-up and imports alone"),
     ("page poll, unchanged", "ip:poll", None, "GET /status.json, nothing committed since"),
@@ -138,7 +140,7 @@ def targets(results: list[dict]) -> list[dict]:
                     0.5,
                 )
             )
-            for key, word in (("cli:status", "status"), ("cli:status-applied", "status, applied")):
+            for key, word in _CLI_STATUSES:
                 status = ms.get(key)
                 out.append(
                     _check(f"{db} 35×6: CLI {word} < 0.12 s", status and status / 1000, 0.12, "s")
@@ -165,10 +167,7 @@ def targets(results: list[dict]) -> list[dict]:
                 ),
                 *(
                     _check(f"{at}: CLI {word} < 0.2 s", ms.get(key) and ms[key] / 1000, 0.2, "s")
-                    for key, word in (
-                        ("cli:status", "status"),
-                        ("cli:status-applied", "status, applied"),
-                    )
+                    for key, word in _CLI_STATUSES
                 ),
                 _check(f"{at}: page poll, unchanged, < 50 ms", ms.get("ip:poll"), 50.0, " ms"),
             ]
